@@ -1,0 +1,3 @@
+module authserver.invalid/ci/vulndb
+
+go 1.26

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/authserver/authserver/internal/auth"
+	"github.com/authserver/authserver/internal/models"
+)
+
+// maxPasswordInput bounds what `user create` reads from standard input.
+const maxPasswordInput = 4 << 10
+
+// userCommand runs `server user ...`, doing what the admin routes do, for operators without a token.
+func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("user: missing action\n%s", usage)
+	}
+	action, args := args[0], args[1:]
+	fs := flag.NewFlagSet("user "+action, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	email := fs.String("email", "", "the user's email")
+	role := fs.String("role", string(models.RoleUser), "user or admin")
+	prefix := fs.String("q", "", "email prefix to list")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("user %s: %w\n%s", action, err, usage)
+	}
+	if action != "list" && *email == "" {
+		return fmt.Errorf("user %s: --email is required", action)
+	}
+	cfg, err := loadConfig(getenv, true, io.Discard)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	a, err := build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	go a.audit.Run(bg)
+	defer func() { stop(); a.audit.Wait() }()
+
+	svc, by := a.auth, auth.Actor{Client: auth.Client{UserAgent: "server-cli"}}
+	switch action {
+	case "create":
+		password, err := readPassword(stdin)
+		if err != nil {
+			return err
+		}
+		u, err := svc.CreateUser(ctx, *email, password, models.Role(*role))
+		if err != nil {
+			return describeCLIError(err)
+		}
+		fmt.Fprintf(stdout, "created %s %s (%s)\n", u.ID, u.Email, u.Role)
+		return nil
+	case "list":
+		return listUsers(ctx, svc, *prefix, stdout)
+	}
+	u, err := svc.UserByEmail(ctx, *email)
+	if err != nil {
+		return describeCLIError(err)
+	}
+	var patch models.UserPatch
+	switch action {
+	case "set-role":
+		r := models.Role(*role)
+		patch.Role = &r
+	case "disable", "enable":
+		off := action == "disable"
+		patch.Disabled = &off
+	case "delete":
+		if err := svc.DeleteUser(ctx, by, u.ID); err != nil {
+			return describeCLIError(err)
+		}
+		fmt.Fprintf(stdout, "deleted %s\n", u.Email)
+		return nil
+	default:
+		return fmt.Errorf("user: unknown action %q\n%s", action, usage)
+	}
+	u, err = svc.UpdateUser(ctx, by, u.ID, patch)
+	if err != nil {
+		return describeCLIError(err)
+	}
+	fmt.Fprintf(stdout, "updated %s: role=%s disabled=%t\n", u.Email, u.Role, u.Disabled)
+	return nil
+}
+
+// readPassword reads the password from standard input, dropping one trailing newline.
+func readPassword(stdin io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(bufio.NewReader(stdin), maxPasswordInput+1))
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	if len(b) > maxPasswordInput {
+		return "", errors.New("read password: standard input is too long")
+	}
+	p := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if p == "" {
+		return "", errors.New("read password: standard input is empty; pipe the password in, e.g. echo 'pw' | server user create ...")
+	}
+	return p, nil
+}
+
+// listUsers prints every user whose email starts with prefix, a page at a time.
+func listUsers(ctx context.Context, svc *auth.Service, prefix string, stdout io.Writer) error {
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tEMAIL\tROLE\tDISABLED\tCREATED")
+	f := models.UserFilter{EmailPrefix: prefix, Limit: auth.MaxPageSize}
+	for {
+		users, next, err := svc.ListUsers(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%t\t%s\n", u.ID, u.Email, u.Role, u.Disabled, u.CreatedAt.Format(time.RFC3339))
+		}
+		if next == nil {
+			return w.Flush()
+		}
+		f.After = next
+	}
+}
+
+// describeCLIError turns the service's outcomes into one clear line for the operator.
+func describeCLIError(err error) error {
+	var v *auth.ValidationError
+	switch {
+	case errors.As(err, &v):
+		parts := make([]string, 0, len(v.Fields))
+		for field, problem := range v.Fields {
+			parts = append(parts, field+" "+problem)
+		}
+		return fmt.Errorf("invalid input: %s", strings.Join(parts, "; "))
+	case errors.Is(err, models.ErrEmailTaken):
+		return errors.New("a user with that email already exists")
+	case errors.Is(err, models.ErrNotFound):
+		return errors.New("no user with that email")
+	case errors.Is(err, models.ErrLastAdmin):
+		return errors.New("refused: that would leave no enabled admin")
+	}
+	return err
+}

@@ -1,0 +1,141 @@
+// Package audit writes the audit trail asynchronously: events queue in memory and are written to
+// the store in batches, so a slow database never slows a login.
+package audit
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/authserver/authserver/internal/metrics"
+	"github.com/authserver/authserver/internal/models"
+)
+
+// Store is the persistence the writer needs; internal/store implements it.
+type Store interface {
+	InsertAuditEvents(ctx context.Context, events []models.AuditEvent) error
+	PruneAuditEvents(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Batching limits.
+const (
+	maxBatch   = 256
+	flushEvery = 200 * time.Millisecond
+)
+
+// Writer queues audit events and writes them in batches. Record never blocks: when the queue is
+// full the event is dropped and counted in auth_audit_events_dropped_total.
+type Writer struct {
+	store     Store
+	log       *slog.Logger
+	m         *metrics.Metrics
+	queue     chan models.AuditEvent
+	retention time.Duration
+	now       func() time.Time
+	done      chan struct{}
+}
+
+// New returns a Writer with room for queueSize events, keeping events for retention.
+func New(store Store, log *slog.Logger, m *metrics.Metrics, queueSize int, retention time.Duration) *Writer {
+	return &Writer{store: store, log: log, m: m, queue: make(chan models.AuditEvent, queueSize),
+		retention: retention, now: time.Now, done: make(chan struct{})}
+}
+
+// Record stamps e with an id and time, logs it as one line, and queues it for writing.
+func (w *Writer) Record(ctx context.Context, e models.AuditEvent) {
+	e.ID = uuid.NewString()
+	e.CreatedAt = w.now().UTC()
+	if e.Detail == "" {
+		e.Detail = "{}"
+	}
+	w.m.AuthEvents.WithLabelValues(e.Type).Inc()
+	w.log.InfoContext(ctx, "auth event", "event", e.Type, "user_id", e.UserID, "session_id", e.SessionID,
+		"ip", e.IP, "detail", e.Detail)
+	select {
+	case w.queue <- e:
+	default:
+		w.m.AuditDropped.Inc()
+	}
+}
+
+// Run writes queued events until ctx ends, then writes what is left (within five seconds) and
+// returns. It also prunes events older than the retention once an hour.
+func (w *Writer) Run(ctx context.Context) {
+	defer close(w.done)
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	w.prune(ctx)
+	batch := make([]models.AuditEvent, 0, maxBatch)
+	for {
+		select {
+		case e := <-w.queue:
+			batch = append(batch, e)
+			if len(batch) == maxBatch {
+				batch = w.flush(ctx, batch)
+			}
+		case <-tick.C:
+			batch = w.flush(ctx, batch)
+		case <-prune.C:
+			w.prune(ctx)
+		case <-ctx.Done():
+			w.drain(batch)
+			return
+		}
+	}
+}
+
+// Wait blocks until Run has written its last batch.
+func (w *Writer) Wait() { <-w.done }
+
+// drain writes the batch and everything still queued, on a fresh short deadline.
+func (w *Writer) drain(batch []models.AuditEvent) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		select {
+		case e := <-w.queue:
+			batch = append(batch, e)
+			if len(batch) == maxBatch {
+				batch = w.flush(ctx, batch)
+			}
+		default:
+			w.flush(ctx, batch)
+			return
+		}
+	}
+}
+
+// flush writes batch and returns it emptied. A failed write drops the batch and counts it:
+// the trail must never hold up the requests that feed it.
+func (w *Writer) flush(ctx context.Context, batch []models.AuditEvent) []models.AuditEvent {
+	if len(batch) == 0 {
+		return batch
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := w.store.InsertAuditEvents(wctx, batch); err != nil {
+		w.m.AuditDropped.Add(float64(len(batch)))
+		w.log.WarnContext(ctx, "audit write failed, events dropped", "count", len(batch), "error", err.Error())
+	} else {
+		w.m.AuditWritten.Add(float64(len(batch)))
+	}
+	return batch[:0]
+}
+
+// prune deletes events older than the retention.
+func (w *Writer) prune(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	n, err := w.store.PruneAuditEvents(ctx, w.now().Add(-w.retention))
+	if err != nil {
+		w.log.WarnContext(ctx, "audit prune failed", "error", err.Error())
+		return
+	}
+	if n > 0 {
+		w.log.InfoContext(ctx, "audit events pruned", "count", n)
+	}
+}

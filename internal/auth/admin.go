@@ -1,0 +1,145 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/authserver/authserver/internal/models"
+)
+
+// Actor is who performs an admin action: an admin's user id (empty from the command line) and client.
+type Actor struct {
+	ID     string
+	Client Client
+}
+
+// detail is the audit detail of an admin action: the acting admin, or the command line.
+func (a Actor) detail(extra map[string]any) map[string]any {
+	d := map[string]any{"actorId": nil, "via": "cli"}
+	if a.ID != "" {
+		d = map[string]any{"actorId": a.ID, "via": "api"}
+	}
+	for k, v := range extra {
+		d[k] = v
+	}
+	return d
+}
+
+// Page bounds.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// pageSize clamps a requested page size.
+func pageSize(n int) int {
+	if n <= 0 {
+		return DefaultPageSize
+	}
+	return min(n, MaxPageSize)
+}
+
+// ListUsers returns a page of users and the cursor of the next page (nil on the last page).
+func (s *Service) ListUsers(ctx context.Context, f models.UserFilter) ([]models.User, *models.Cursor, error) {
+	limit := pageSize(f.Limit)
+	f.Limit = limit + 1
+	f.EmailPrefix = NormalizeEmail(f.EmailPrefix)
+	users, err := s.store.ListUsers(ctx, f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list users: %w", err)
+	}
+	if len(users) <= limit {
+		return users, nil, nil
+	}
+	last := users[limit-1]
+	return users[:limit], &models.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+}
+
+// UserByEmail returns the user with that email (normalised here), or models.ErrNotFound.
+func (s *Service) UserByEmail(ctx context.Context, email string) (*models.User, error) {
+	u, err := s.store.UserByEmail(ctx, NormalizeEmail(email))
+	if err != nil {
+		return nil, fmt.Errorf("find user: %w", err)
+	}
+	return u, nil
+}
+
+// UpdateUser changes a user's role and/or disabled flag. Disabling ends every session of the user
+// and makes their access tokens fail at once, on every instance; a demotion takes effect at once
+// because the admin check reads the current role. It fails with a *ValidationError,
+// models.ErrNotFound or models.ErrLastAdmin.
+func (s *Service) UpdateUser(ctx context.Context, by Actor, id string, p models.UserPatch) (*models.User, error) {
+	if uuid.Validate(id) != nil {
+		return nil, models.ErrNotFound
+	}
+	if p.Role != nil && !p.Role.Valid() {
+		return nil, &ValidationError{Fields: map[string]string{"role": "must be user or admin"}}
+	}
+	now := s.now().UTC()
+	u, revs, err := s.store.UpdateUser(ctx, id, p, now, s.denyUntil(now))
+	if err != nil {
+		return nil, fmt.Errorf("update user %s: %w", id, err)
+	}
+	s.revoker.Publish(ctx, revs)
+	change := map[string]any{}
+	if p.Role != nil {
+		change["role"] = *p.Role
+	}
+	if p.Disabled != nil {
+		change["disabled"] = *p.Disabled
+	}
+	s.record(ctx, "user_updated", id, "", by.Client, by.detail(change))
+	return u, nil
+}
+
+// DeleteUser deletes a user; their sessions and access tokens stop working at once. It fails
+// with models.ErrNotFound or models.ErrLastAdmin.
+func (s *Service) DeleteUser(ctx context.Context, by Actor, id string) error {
+	if uuid.Validate(id) != nil {
+		return models.ErrNotFound
+	}
+	now := s.now().UTC()
+	revs, err := s.store.DeleteUser(ctx, id, now, s.denyUntil(now))
+	if err != nil {
+		return fmt.Errorf("delete user %s: %w", id, err)
+	}
+	s.revoker.Publish(ctx, revs)
+	s.record(ctx, "user_deleted", id, "", by.Client, by.detail(nil))
+	return nil
+}
+
+// EndUserSessions ends every session of a user, for an admin. It fails with models.ErrNotFound.
+func (s *Service) EndUserSessions(ctx context.Context, by Actor, id string) error {
+	if uuid.Validate(id) != nil {
+		return models.ErrNotFound
+	}
+	if _, err := s.store.UserByID(ctx, id); err != nil {
+		return fmt.Errorf("find user %s: %w", id, err)
+	}
+	now := s.now().UTC()
+	revs, err := s.store.EndSessions(ctx, models.SessionFilter{UserID: id}, "admin", now, s.denyUntil(now))
+	if err != nil {
+		return fmt.Errorf("end sessions of user %s: %w", id, err)
+	}
+	s.revoker.Publish(ctx, revs)
+	s.record(ctx, "session_revoked", id, "", by.Client, by.detail(map[string]any{"sessions": len(revs)}))
+	return nil
+}
+
+// AuditEvents returns a page of the audit trail, newest first, and the cursor of the next page
+// (nil on the last page).
+func (s *Service) AuditEvents(ctx context.Context, f models.AuditFilter) ([]models.AuditEvent, *models.Cursor, error) {
+	limit := pageSize(f.Limit)
+	f.Limit = limit + 1
+	events, err := s.store.AuditEvents(ctx, f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list audit events: %w", err)
+	}
+	if len(events) <= limit {
+		return events, nil, nil
+	}
+	last := events[limit-1]
+	return events[:limit], &models.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+}

@@ -1,0 +1,126 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/trustelem/zxcvbn"
+	"github.com/trustelem/zxcvbn/frequency"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// maxPasswordBytes is bcrypt's input limit: it silently ignores anything past it.
+const maxPasswordBytes = 72
+
+// Hasher runs bcrypt with at most a fixed number of hashes at once, so a login flood
+// queues here instead of starving token verification of CPU.
+type Hasher struct {
+	cost  int
+	slots chan struct{}
+	wait  time.Duration
+	dummy []byte // a hash of a random password, compared against for unknown emails
+}
+
+// NewHasher returns a Hasher using cost, running at most concurrency hashes at once and
+// queueing a caller for at most wait before ErrBusy.
+func NewHasher(cost, concurrency int, wait time.Duration) (*Hasher, error) {
+	if concurrency < 1 {
+		concurrency = 1
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("dummy password for timing equality"), cost)
+	if err != nil {
+		return nil, fmt.Errorf("make dummy hash: %w", err)
+	}
+	return &Hasher{cost: cost, slots: make(chan struct{}, concurrency), wait: wait, dummy: dummy}, nil
+}
+
+// acquire takes a slot, or returns ErrBusy after the wait or the context's error.
+func (h *Hasher) acquire(ctx context.Context) error {
+	t := time.NewTimer(h.wait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return ErrBusy
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Hash returns the bcrypt hash of password, or ErrBusy.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-h.slots }()
+	b, err := bcrypt.GenerateFromPassword([]byte(password), h.cost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(b), nil
+}
+
+// Verify reports whether password matches hash. An empty hash is compared against a dummy
+// hash so that an unknown email costs the same time as a wrong password; a password over 72
+// bytes never matches. It fails only with ErrBusy or the context's error.
+func (h *Hasher) Verify(ctx context.Context, hash, password string) (bool, error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-h.slots }()
+	target := []byte(hash)
+	if hash == "" {
+		target = h.dummy
+	}
+	if len(password) > maxPasswordBytes {
+		_ = bcrypt.CompareHashAndPassword(target, []byte(password[:maxPasswordBytes]))
+		return false, nil
+	}
+	err := bcrypt.CompareHashAndPassword(target, []byte(password))
+	if err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) && hash != "" {
+		return false, fmt.Errorf("compare password: %w", err)
+	}
+	return err == nil && hash != "", nil
+}
+
+// commonPasswords is zxcvbn's list of the 30,000 most common passwords, as a set.
+var commonPasswords = sync.OnceValue(func() map[string]struct{} {
+	list := frequency.FrequencyLists["passwords"]
+	set := make(map[string]struct{}, len(list))
+	for _, p := range list {
+		set[p] = struct{}{}
+	}
+	return set
+})
+
+// checkPassword applies the password policy (NIST SP 800-63B): minLen to 72 bytes measured in
+// code points and bytes, no composition rules, and no common, trivially guessable or
+// email-derived password. It returns the problem, or "".
+func checkPassword(password, email string, minLen int) string {
+	switch {
+	case !utf8.ValidString(password):
+		return "must be valid UTF-8"
+	case utf8.RuneCountInString(password) < minLen:
+		return fmt.Sprintf("must be at least %d characters", minLen)
+	case len(password) > maxPasswordBytes:
+		return fmt.Sprintf("must be at most %d bytes", maxPasswordBytes)
+	}
+	lower := strings.ToLower(password)
+	local, _, _ := strings.Cut(email, "@")
+	if lower == email || lower == local {
+		return "must not be your email address"
+	}
+	if _, common := commonPasswords()[lower]; common {
+		return "is too common; choose a less common password"
+	}
+	if zxcvbn.PasswordStrength(password, []string{email, local}).Score == 0 {
+		return "is too easy to guess; a longer passphrase works best"
+	}
+	return ""
+}

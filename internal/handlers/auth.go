@@ -1,0 +1,237 @@
+package handlers
+
+import (
+	"net/http"
+	"net/mail"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/authserver/authserver/internal/auth"
+	"github.com/authserver/authserver/internal/middleware"
+	"github.com/authserver/authserver/internal/models"
+)
+
+// userJSON is a user as the auth routes show it.
+type userJSON struct {
+	ID    string      `json:"id"`
+	Email string      `json:"email"`
+	Role  models.Role `json:"role"`
+}
+
+func newUserJSON(u *models.User) userJSON { return userJSON{ID: u.ID, Email: u.Email, Role: u.Role} }
+
+// credentials is the body of register and login.
+type credentials struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// Valid reports missing fields and a malformed email. The password policy is the auth service's.
+func (r credentials) Valid() map[string]string {
+	p := map[string]string{}
+	if r.Email == "" {
+		p["email"] = "is required"
+	} else if _, err := mail.ParseAddress(r.Email); err != nil || len(r.Email) > 254 {
+		p["email"] = "must be a valid email address"
+	}
+	if r.Password == "" {
+		p["password"] = "is required"
+	}
+	return p
+}
+
+// clientOf describes the caller for sessions and the audit trail.
+func clientOf(c *gin.Context) auth.Client {
+	fgp, _ := c.Cookie(middleware.FingerprintCookie)
+	return auth.Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent(), Fingerprint: fgp}
+}
+
+// handleRegister serves POST /api/auth/register.
+func handleRegister(svc *auth.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		req, ok := decodeValid[credentials](c)
+		if !ok {
+			return
+		}
+		u, err := svc.Register(c.Request.Context(), req.Email, req.Password, clientOf(c))
+		if err != nil {
+			middleware.Fail(c, err)
+			return
+		}
+		c.JSON(http.StatusCreated, gin.H{"user": newUserJSON(u)})
+	}
+}
+
+// tokenResponse is the body of login and refresh.
+type tokenResponse struct {
+	AccessToken  string    `json:"accessToken"`
+	TokenType    string    `json:"tokenType"`
+	ExpiresIn    int       `json:"expiresIn"`
+	RefreshToken string    `json:"refreshToken,omitempty"`
+	User         *userJSON `json:"user,omitempty"`
+}
+
+// sendTokens sets the cookies and writes the token response with Cache-Control: no-store.
+func sendTokens(c *gin.Context, cookies cookieSettings, out *auth.Issued, body tokenResponse) {
+	cookies.setRefresh(c, out.RefreshToken, out.RefreshMaxAge)
+	cookies.setFingerprint(c, out.Fingerprint, out.RefreshMaxAge)
+	c.Header("Cache-Control", "no-store")
+	c.Header("Pragma", "no-cache")
+	body.AccessToken, body.TokenType, body.ExpiresIn = out.AccessToken, "Bearer", out.ExpiresIn
+	c.JSON(http.StatusOK, body)
+}
+
+// handleLogin serves POST /api/auth/login. The refresh token goes only into the HttpOnly cookie.
+func handleLogin(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		req, ok := decodeValid[credentials](c)
+		if !ok {
+			return
+		}
+		out, err := svc.Login(c.Request.Context(), req.Email, req.Password, clientOf(c))
+		if err != nil {
+			middleware.Fail(c, err)
+			return
+		}
+		u := newUserJSON(out.User)
+		sendTokens(c, cookies, out, tokenResponse{User: &u})
+	}
+}
+
+// refreshRequest is the optional body of refresh, for native clients without cookies.
+type refreshRequest struct {
+	RefreshToken *string `json:"refreshToken"`
+}
+
+// handleRefresh serves POST /api/auth/refresh. A token sent in the body is answered in the body too.
+func handleRefresh(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var req refreshRequest
+		if err := decodeJSON(c, &req, true); err != nil {
+			middleware.Fail(c, err)
+			return
+		}
+		token, inBody := refreshFromCookie(c), req.RefreshToken != nil && *req.RefreshToken != ""
+		if inBody {
+			token = *req.RefreshToken
+		}
+		out, err := svc.Refresh(c.Request.Context(), token, clientOf(c))
+		if err != nil {
+			middleware.Fail(c, err)
+			return
+		}
+		body := tokenResponse{}
+		if inBody {
+			body.RefreshToken = out.RefreshToken
+		}
+		sendTokens(c, cookies, out, body)
+	}
+}
+
+// handleLogout serves POST /api/auth/logout: it ends the session named by the refresh cookie
+// (or body) or by the bearer token, and always clears the cookie.
+func handleLogout(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var req refreshRequest
+		if err := decodeJSON(c, &req, true); err != nil {
+			middleware.Fail(c, err)
+			return
+		}
+		token := refreshFromCookie(c)
+		if req.RefreshToken != nil && *req.RefreshToken != "" {
+			token = *req.RefreshToken
+		}
+		if err := svc.Logout(c.Request.Context(), token, middleware.ClaimsFrom(c), clientOf(c)); err != nil {
+			middleware.Fail(c, err)
+			return
+		}
+		cookies.clearRefresh(c)
+		cookies.clearFingerprint(c)
+		c.JSON(http.StatusOK, gin.H{"message": "Logged out"})
+	}
+}
+
+// handleLogoutAll serves POST /api/auth/logout-all.
+func handleLogoutAll(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := svc.LogoutAll(c.Request.Context(), middleware.ClaimsFrom(c), clientOf(c)); err != nil {
+			middleware.Fail(c, err)
+			return
+		}
+		cookies.clearRefresh(c)
+		cookies.clearFingerprint(c)
+		c.JSON(http.StatusOK, gin.H{"message": "Logged out of all sessions"})
+	}
+}
+
+// sessionJSON is one entry of GET /api/auth/sessions.
+type sessionJSON struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"createdAt"`
+	LastUsedAt time.Time `json:"lastUsedAt"`
+	UserAgent  string    `json:"userAgent"`
+	IP         string    `json:"ip"`
+	Current    bool      `json:"current"`
+}
+
+// handleSessions serves GET /api/auth/sessions.
+func handleSessions(svc *auth.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		list, err := svc.Sessions(c.Request.Context(), middleware.ClaimsFrom(c))
+		if err != nil {
+			middleware.Fail(c, err)
+			return
+		}
+		out := make([]sessionJSON, len(list))
+		for i, s := range list {
+			out[i] = sessionJSON{ID: s.ID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt, UserAgent: s.UserAgent, IP: s.IP, Current: s.Current}
+		}
+		c.Header("Cache-Control", "no-store")
+		c.JSON(http.StatusOK, gin.H{"sessions": out})
+	}
+}
+
+// handleEndSession serves DELETE /api/auth/sessions/:id.
+func handleEndSession(svc *auth.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := svc.EndSession(c.Request.Context(), middleware.ClaimsFrom(c), c.Param("id"), clientOf(c)); err != nil {
+			middleware.Fail(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	}
+}
+
+// passwordRequest is the body of POST /api/auth/password.
+type passwordRequest struct {
+	CurrentPassword string `json:"currentPassword"`
+	NewPassword     string `json:"newPassword"`
+}
+
+// Valid reports missing fields.
+func (r passwordRequest) Valid() map[string]string {
+	p := map[string]string{}
+	if r.CurrentPassword == "" {
+		p["currentPassword"] = "is required"
+	}
+	if r.NewPassword == "" {
+		p["newPassword"] = "is required"
+	}
+	return p
+}
+
+// handleChangePassword serves POST /api/auth/password.
+func handleChangePassword(svc *auth.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		req, ok := decodeValid[passwordRequest](c)
+		if !ok {
+			return
+		}
+		if err := svc.ChangePassword(c.Request.Context(), middleware.ClaimsFrom(c), req.CurrentPassword, req.NewPassword, clientOf(c)); err != nil {
+			middleware.Fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"message": "Password changed; your other sessions have ended"})
+	}
+}

@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/authserver/authserver/internal/auth"
+	"github.com/authserver/authserver/internal/middleware"
+	"github.com/authserver/authserver/internal/models"
+)
+
+// handleProfile serves GET /api/profile.
+func handleProfile() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"message": "Your profile", "userId": middleware.ClaimsFrom(c).Subject})
+	}
+}
+
+// handleDashboard serves GET /api/dashboard with the verified claims.
+func handleDashboard() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"message": "Welcome to dashboard", "user": middleware.ClaimsFrom(c)})
+	}
+}
+
+// meJSON is the body of GET /api/me.
+type meJSON struct {
+	ID        string      `json:"id"`
+	Email     string      `json:"email"`
+	Role      models.Role `json:"role"`
+	CreatedAt time.Time   `json:"createdAt"`
+}
+
+// handleMe serves GET /api/me, read from the database.
+func handleMe(svc *auth.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		u, err := svc.User(c.Request.Context(), middleware.ClaimsFrom(c).Subject)
+		if err != nil {
+			middleware.Fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"user": meJSON{ID: u.ID, Email: u.Email, Role: u.Role, CreatedAt: u.CreatedAt}})
+	}
+}
+
+// handleAdmin serves GET /api/admin; RequireRole has checked the current role.
+func handleAdmin() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"message": "Admin panel", "user": middleware.ClaimsFrom(c)})
+	}
+}

@@ -1,0 +1,38 @@
+package handlers
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/authserver/authserver/internal/middleware"
+	"github.com/authserver/authserver/internal/models"
+)
+
+// addRoutes is the one place that says which endpoints exist.
+func addRoutes(r *gin.Engine, d Deps) {
+	cookies := cookieSettings{secure: d.CookieSecure, fingerprint: d.Fingerprint}
+	bearer := middleware.RequireAccessToken(d.Tokens, d.DenyList, d.Fingerprint)
+
+	r.GET("/healthz", handleHealthz())
+	r.GET("/readyz", handleReadyz(d.Ready))
+	r.GET("/metrics", handleMetrics(d.Metrics))
+	r.GET("/.well-known/jwks.json", handleJWKS(d.Tokens))
+
+	a := r.Group("/api/auth", d.Limits.Auth())
+	a.POST("/register", handleRegister(d.Auth))
+	a.POST("/login", handleLogin(d.Auth, cookies))
+	a.POST("/refresh", handleRefresh(d.Auth, cookies))
+	a.POST("/logout", middleware.OptionalAccessToken(d.Tokens, d.DenyList, d.Fingerprint), handleLogout(d.Auth, cookies))
+	a.POST("/logout-all", bearer, handleLogoutAll(d.Auth, cookies))
+	a.GET("/sessions", bearer, handleSessions(d.Auth))
+	a.DELETE("/sessions/:id", bearer, handleEndSession(d.Auth))
+	a.POST("/password", bearer, handleChangePassword(d.Auth))
+
+	api := r.Group("/api", d.Limits.General(), bearer)
+	api.GET("/profile", handleProfile())
+	api.GET("/dashboard", handleDashboard())
+	api.GET("/me", handleMe(d.Auth))
+	api.GET("/admin", middleware.RequireRole(d.Auth, models.RoleAdmin), handleAdmin())
+
+	r.NoRoute(handleNotFound())
+	r.NoMethod(handleMethodNotAllowed())
+}

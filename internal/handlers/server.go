@@ -1,0 +1,64 @@
+// Package handlers serves the HTTP API: NewServer builds the Gin engine, routes.go lists every
+// endpoint, and each endpoint has one maker func.
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/authserver/authserver/internal/auth"
+	"github.com/authserver/authserver/internal/metrics"
+	"github.com/authserver/authserver/internal/middleware"
+	"github.com/authserver/authserver/internal/revoke"
+	"github.com/authserver/authserver/internal/tokens"
+)
+
+// maxBodyBytes is the largest request body accepted (API.md: 10 KiB).
+const maxBodyBytes = 10 << 10
+
+// requestTimeout bounds the work of one request.
+const requestTimeout = 10 * time.Second
+
+// Deps are the parts the HTTP layer is built from; cmd/server wires them.
+type Deps struct {
+	Auth           *auth.Service
+	Tokens         *tokens.Issuer
+	DenyList       *revoke.List
+	Limits         *middleware.Limits
+	Metrics        *metrics.Metrics
+	Log            *slog.Logger
+	Ready          func(ctx context.Context) error // nil error: the database (and Redis) answer
+	ClientURLs     []string
+	TrustedProxies []string
+	CookieSecure   bool
+	Fingerprint    bool // TOKEN_FINGERPRINT
+}
+
+// NewServer returns the HTTP handler of the API. It fails only on a bad trusted-proxy list.
+func NewServer(d Deps) (http.Handler, error) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.RedirectTrailingSlash = false
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	r.Use(
+		middleware.RequestLog(d.Log, d.Metrics),
+		middleware.Errors(d.Log),
+		middleware.Recover(d.Log),
+		middleware.SecurityHeaders(),
+		middleware.Origins(d.ClientURLs, "/api/auth/refresh", "/api/auth/logout"),
+		middleware.CORS(d.ClientURLs),
+		middleware.BodyLimit(maxBodyBytes),
+		middleware.Deadline(requestTimeout),
+	)
+	addRoutes(r, d)
+	return r, nil
+}

@@ -1,0 +1,136 @@
+package middleware
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/tokens"
+)
+
+// Outcomes of the bearer check, mapped in errorTable.
+var (
+	ErrNoToken          = errors.New("no bearer token")
+	ErrTokenRevoked     = errors.New("token revoked")
+	ErrInsufficientRole = errors.New("insufficient permissions")
+)
+
+// FingerprintCookie holds the random value whose SHA-256 access tokens carry when TOKEN_FINGERPRINT is on.
+const FingerprintCookie = "__Secure-Fgp"
+
+// Verifier checks an access token's signature and claims.
+type Verifier interface {
+	VerifyAccess(token string) (*tokens.AccessClaims, error)
+}
+
+// DenyList answers whether an access token was revoked; it must not touch the database.
+type DenyList interface {
+	Denied(userID, sessionID, tokenID string, issuedAt time.Time) bool
+}
+
+// Users reads a user's current state, for the role check.
+type Users interface {
+	User(ctx context.Context, id string) (*models.User, error)
+}
+
+const claimsKey = "auth.claims"
+
+// ClaimsFrom returns the verified access-token claims that RequireAccessToken or
+// OptionalAccessToken stored on c, or nil.
+func ClaimsFrom(c *gin.Context) *tokens.AccessClaims {
+	v, _ := c.Get(claimsKey)
+	claims, _ := v.(*tokens.AccessClaims)
+	return claims
+}
+
+// bearer returns the token of an `Authorization: Bearer` header (scheme case-insensitive), or "".
+func bearer(c *gin.Context) string {
+	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// check verifies the request's bearer token: NO_TOKEN, TOKEN_EXPIRED, INVALID_TOKEN or TOKEN_REVOKED.
+func check(c *gin.Context, v Verifier, deny DenyList, fingerprint bool) (*tokens.AccessClaims, error) {
+	raw := bearer(c)
+	if raw == "" {
+		return nil, ErrNoToken
+	}
+	claims, err := v.VerifyAccess(raw)
+	if err != nil {
+		return nil, err
+	}
+	if fingerprint && !fingerprintMatches(c, claims.Fingerprint) {
+		return nil, tokens.ErrInvalid
+	}
+	if deny.Denied(claims.Subject, claims.SessionID, claims.ID, claims.IssuedAt.Time) {
+		return nil, ErrTokenRevoked
+	}
+	return claims, nil
+}
+
+// fingerprintMatches reports whether the fingerprint cookie hashes to the token's fgp claim.
+func fingerprintMatches(c *gin.Context, want string) bool {
+	fgp, err := c.Cookie(FingerprintCookie)
+	if err != nil || fgp == "" || want == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(fgp))
+	return subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(want)) == 1
+}
+
+// RequireAccessToken lets a request through only with a valid, unrevoked access token, whose
+// claims it stores for ClaimsFrom. With fingerprint on, the token must come with its
+// fingerprint cookie.
+func RequireAccessToken(v Verifier, deny DenyList, fingerprint bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		claims, err := check(c, v, deny, fingerprint)
+		if err != nil {
+			Fail(c, err)
+			return
+		}
+		c.Set(claimsKey, claims)
+		c.Next()
+	}
+}
+
+// OptionalAccessToken stores the claims of a valid, unrevoked access token when there is one and
+// lets every request through (logout never fails on a stale token).
+func OptionalAccessToken(v Verifier, deny DenyList, fingerprint bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if claims, err := check(c, v, deny, fingerprint); err == nil {
+			c.Set(claimsKey, claims)
+		}
+		c.Next()
+	}
+}
+
+// RequireRole lets a request through only when the user's CURRENT role, read from the store,
+// is role; the token's role claim is not trusted. A user gone or disabled is TOKEN_REVOKED.
+func RequireRole(users Users, role models.Role) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		claims := ClaimsFrom(c)
+		u, err := users.User(c.Request.Context(), claims.Subject)
+		switch {
+		case errors.Is(err, models.ErrNotFound):
+			Fail(c, ErrTokenRevoked)
+		case err != nil:
+			Fail(c, err)
+		case u.Disabled:
+			Fail(c, ErrTokenRevoked)
+		case u.Role != role:
+			Fail(c, ErrInsufficientRole)
+		default:
+			c.Next()
+		}
+	}
+}

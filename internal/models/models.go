@@ -1,0 +1,144 @@
+// Package models holds the rows the server stores, the user roles and the storage sentinels.
+package models
+
+import (
+	"errors"
+	"time"
+)
+
+// Role is a user's role. Only the roles below exist.
+type Role string
+
+// The roles a user can have.
+const (
+	RoleUser  Role = "user"
+	RoleAdmin Role = "admin"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool { return r == RoleUser || r == RoleAdmin }
+
+// Storage sentinels; only internal/store produces them.
+var (
+	// ErrNotFound means the row asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrEmailTaken means another user already has the email.
+	ErrEmailTaken = errors.New("email already registered")
+	// ErrUnavailable means the database could not be reached or did not answer in time.
+	ErrUnavailable = errors.New("database unavailable")
+	// ErrLastAdmin means the change would leave no enabled admin.
+	ErrLastAdmin = errors.New("last remaining admin")
+)
+
+// User is an account. Email is stored trimmed and lower-cased.
+type User struct {
+	ID           string `gorm:"primaryKey"`
+	Email        string
+	PasswordHash string
+	Role         Role
+	Disabled     bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Session is one login: a chain of rotated refresh tokens.
+//
+// Generation counts rotations. TokenHash is the SHA-256 of the current refresh token and
+// PrevTokenHash that of the one it replaced at RotatedAt; the tokens themselves are never stored.
+type Session struct {
+	ID            string `gorm:"primaryKey"`
+	UserID        string
+	CreatedAt     time.Time
+	LastUsedAt    time.Time
+	ExpiresAt     time.Time // absolute end: CreatedAt + SESSION_MAX_LIFETIME
+	UserAgent     string
+	IP            string
+	Generation    int64
+	TokenHash     []byte
+	PrevTokenHash []byte
+	RotatedAt     time.Time
+	RevokedAt     *time.Time
+	RevokeReason  string
+}
+
+// Active reports whether the session can still be used at now, given the idle timeout.
+func (s *Session) Active(now time.Time, idle time.Duration) bool {
+	return s.RevokedAt == nil && now.Before(s.ExpiresAt) && now.Before(s.IdleEnd(idle))
+}
+
+// IdleEnd is when the session ends if it is not refreshed before.
+func (s *Session) IdleEnd(idle time.Duration) time.Time { return s.LastUsedAt.Add(idle) }
+
+// RevocationKind says what a Revocation denies.
+type RevocationKind string
+
+// The kinds of revocation.
+const (
+	// RevokeSession denies every access token whose sid is Subject.
+	RevokeSession RevocationKind = "session"
+	// RevokeToken denies the access token whose jti is Subject.
+	RevokeToken RevocationKind = "jti"
+	// RevokeUser denies every access token of user Subject issued before Cutoff.
+	RevokeUser RevocationKind = "user"
+)
+
+// Revocation is one entry of the access-token deny list. It is kept until ExpiresAt,
+// after which no token it could deny is still valid.
+type Revocation struct {
+	ID        int64 `gorm:"primaryKey;autoIncrement"`
+	Kind      RevocationKind
+	Subject   string
+	Cutoff    time.Time
+	ExpiresAt time.Time
+	CreatedAt time.Time
+}
+
+// AuditEvent is one entry of the audit trail. UserID is the user the event is about;
+// Detail is a small JSON object and never holds a password or a token.
+type AuditEvent struct {
+	ID        string `gorm:"primaryKey"`
+	Type      string
+	UserID    string
+	SessionID string
+	IP        string
+	UserAgent string
+	CreatedAt time.Time
+	Detail    string
+}
+
+// SessionFilter picks sessions: by ID and/or UserID, leaving out ExceptID.
+// Empty fields do not filter.
+type SessionFilter struct {
+	ID       string
+	UserID   string
+	ExceptID string
+}
+
+// UserPatch is a change to a user; nil fields stay as they are.
+type UserPatch struct {
+	Role     *Role
+	Disabled *bool
+}
+
+// Cursor marks a position in a list ordered by (CreatedAt, ID).
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// UserFilter picks a page of users ordered by (CreatedAt, ID) ascending, after After when set,
+// whose email starts with EmailPrefix when set.
+type UserFilter struct {
+	EmailPrefix string
+	After       *Cursor
+	Limit       int
+}
+
+// AuditFilter picks a page of audit events ordered by (CreatedAt, ID) descending (newest first),
+// before Before when set, of UserID and Type when set.
+type AuditFilter struct {
+	UserID string
+	Type   string
+	Before *Cursor
+	Limit  int
+}

@@ -1,0 +1,204 @@
+package revoke
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authserver/authserver/internal/models"
+)
+
+// Store is the persistence the revoker needs; internal/store implements it.
+type Store interface {
+	RevocationsSince(ctx context.Context, since, now time.Time) ([]models.Revocation, error)
+	PurgeExpired(ctx context.Context, now, idleSince, revokedBefore time.Time) (sessions, revocations int64, err error)
+}
+
+// Options configure a Revoker.
+type Options struct {
+	Store        Store
+	Redis        *redis.Client // nil: no pub/sub, other instances learn by polling
+	Channel      string        // Redis channel; "" = "auth:revocations"
+	SyncInterval time.Duration
+	// IdleTimeout and RetainRevoked say which session rows the background cleanup deletes: those
+	// idle longer than IdleTimeout, and those revoked more than RetainRevoked ago.
+	IdleTimeout   time.Duration
+	RetainRevoked time.Duration
+	Log           *slog.Logger
+	Now           func() time.Time // nil = time.Now
+}
+
+// Revoker keeps a List in step with the store and the other instances.
+type Revoker struct {
+	list     *List
+	o        Options
+	lastSync time.Time
+}
+
+// syncOverlap is how far back each poll re-reads, to catch rows committed late or written
+// by an instance whose clock is behind.
+const syncOverlap = time.Minute
+
+// New returns a Revoker feeding list.
+func New(list *List, o Options) *Revoker {
+	if o.Channel == "" {
+		o.Channel = "auth:revocations"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Revoker{list: list, o: o}
+}
+
+// Load reads every revocation still in force from the store into the list, so a restarted
+// instance still denies what was revoked.
+func (r *Revoker) Load(ctx context.Context) error {
+	return r.sync(ctx, time.Time{})
+}
+
+// sync applies the store's revocations created at or after since.
+func (r *Revoker) sync(ctx context.Context, since time.Time) error {
+	now := r.o.Now().UTC()
+	revs, err := r.o.Store.RevocationsSince(ctx, since, now)
+	if err != nil {
+		return fmt.Errorf("read revocations: %w", err)
+	}
+	r.list.Apply(revs)
+	r.lastSync = now
+	return nil
+}
+
+// Publish applies revocations that were just written to the store, and sends them to the other
+// instances through Redis. A Redis failure is logged: the others still learn by polling.
+func (r *Revoker) Publish(ctx context.Context, revs []models.Revocation) {
+	if len(revs) == 0 {
+		return
+	}
+	r.list.Apply(revs)
+	if r.o.Redis == nil {
+		return
+	}
+	msg, err := json.Marshal(toWire(revs))
+	if err == nil {
+		err = r.o.Redis.Publish(ctx, r.o.Channel, msg).Err()
+	}
+	if err != nil {
+		r.o.Log.WarnContext(ctx, "revocation broadcast failed", "error", err.Error(), "count", len(revs))
+	}
+}
+
+// Start loads the store's revocations (see Load), subscribes to Redis when configured, and then
+// keeps the list in step in the background until ctx ends: it applies what other instances
+// publish, polls the store every sync interval, and prunes expired entries and rows once a minute.
+// It fails only when the first load fails; Redis being down is logged and retried by go-redis.
+func (r *Revoker) Start(ctx context.Context) error {
+	if err := r.Load(ctx); err != nil {
+		return err
+	}
+	if r.o.Redis != nil {
+		sub := r.o.Redis.Subscribe(ctx, r.o.Channel)
+		wait, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := sub.Receive(wait)
+		cancel()
+		if err != nil {
+			r.o.Log.WarnContext(ctx, "revocation channel unavailable, relying on polling until it answers", "error", err.Error())
+		}
+		go r.listen(ctx, sub)
+	}
+	go r.loop(ctx)
+	return nil
+}
+
+// loop polls and prunes until ctx ends.
+func (r *Revoker) loop(ctx context.Context) {
+	poll := time.NewTicker(r.o.SyncInterval)
+	defer poll.Stop()
+	prune := time.NewTicker(time.Minute)
+	defer prune.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-poll.C:
+			if err := r.syncBounded(ctx, r.lastSync.Add(-syncOverlap)); err != nil {
+				r.o.Log.WarnContext(ctx, "revocation sync failed", "error", err.Error())
+			}
+		case <-prune.C:
+			r.prune(ctx)
+		}
+	}
+}
+
+// syncBounded is sync under a deadline of one sync interval, so a hung database cannot stall the loop.
+func (r *Revoker) syncBounded(ctx context.Context, since time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, max(r.o.SyncInterval, time.Second))
+	defer cancel()
+	return r.sync(ctx, since)
+}
+
+// prune drops expired entries from memory and deletes dead sessions and revocations from the store.
+func (r *Revoker) prune(ctx context.Context) {
+	now := r.o.Now().UTC()
+	left := r.list.Prune(now)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	sessions, revs, err := r.o.Store.PurgeExpired(ctx, now, now.Add(-r.o.IdleTimeout), now.Add(-r.o.RetainRevoked))
+	if err != nil {
+		r.o.Log.WarnContext(ctx, "cleanup failed", "error", err.Error())
+		return
+	}
+	if sessions+revs > 0 {
+		r.o.Log.InfoContext(ctx, "cleanup done", "sessions_deleted", sessions, "revocations_deleted", revs, "deny_list_entries", left)
+	}
+}
+
+// listen applies revocations published by other instances. go-redis re-subscribes by itself after
+// a connection loss; what was sent meanwhile arrives with the next poll.
+func (r *Revoker) listen(ctx context.Context, sub *redis.PubSub) {
+	defer sub.Close()
+	ch := sub.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			var w []wireRevocation
+			if err := json.Unmarshal([]byte(m.Payload), &w); err != nil {
+				r.o.Log.WarnContext(ctx, "bad revocation message", "error", err.Error())
+				continue
+			}
+			r.list.Apply(fromWire(w))
+		}
+	}
+}
+
+// wireRevocation is a revocation as sent on Redis.
+type wireRevocation struct {
+	Kind      models.RevocationKind `json:"k"`
+	Subject   string                `json:"s"`
+	Cutoff    time.Time             `json:"c,omitzero"`
+	ExpiresAt time.Time             `json:"e"`
+}
+
+func toWire(revs []models.Revocation) []wireRevocation {
+	w := make([]wireRevocation, len(revs))
+	for i, r := range revs {
+		w[i] = wireRevocation{Kind: r.Kind, Subject: r.Subject, Cutoff: r.Cutoff, ExpiresAt: r.ExpiresAt}
+	}
+	return w
+}
+
+func fromWire(w []wireRevocation) []models.Revocation {
+	revs := make([]models.Revocation, len(w))
+	for i, x := range w {
+		revs[i] = models.Revocation{Kind: x.Kind, Subject: x.Subject, Cutoff: x.Cutoff, ExpiresAt: x.ExpiresAt}
+	}
+	return revs
+}

@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/authserver/authserver/internal/models"
+)
+
+// CreateSession inserts sess, with its times in UTC.
+func (s *Store) CreateSession(ctx context.Context, sess *models.Session) error {
+	sess.CreatedAt = sess.CreatedAt.UTC()
+	sess.LastUsedAt = sess.LastUsedAt.UTC()
+	sess.ExpiresAt = sess.ExpiresAt.UTC()
+	sess.RotatedAt = sess.RotatedAt.UTC()
+	sess.RevokedAt = utcPtr(sess.RevokedAt)
+	if err := s.db.WithContext(ctx).Create(sess).Error; err != nil {
+		return translate("create session", err)
+	}
+	return nil
+}
+
+// UpdateSession locks session id for one transaction (SELECT ... FOR UPDATE on PostgreSQL),
+// calls change on it, then saves the session's mutable fields and inserts the revocations
+// change returned (a zero CreatedAt becomes now). An error from change rolls the
+// transaction back and is returned as it is. A missing session is models.ErrNotFound
+// and change is not called.
+func (s *Store) UpdateSession(ctx context.Context, id string, change func(sess *models.Session) ([]models.Revocation, error)) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var sess models.Session
+		if err := s.forUpdate(tx).Where("id = ?", id).Take(&sess).Error; err != nil {
+			return translate("lock session", err)
+		}
+		revs, err := change(&sess)
+		if err != nil {
+			return err
+		}
+		err = tx.Model(&models.Session{}).Where("id = ?", id).Updates(map[string]any{
+			"last_used_at":    sess.LastUsedAt.UTC(),
+			"expires_at":      sess.ExpiresAt.UTC(),
+			"user_agent":      sess.UserAgent,
+			"ip":              sess.IP,
+			"generation":      sess.Generation,
+			"token_hash":      sess.TokenHash,
+			"prev_token_hash": sess.PrevTokenHash,
+			"rotated_at":      sess.RotatedAt.UTC(),
+			"revoked_at":      utcPtr(sess.RevokedAt),
+			"revoke_reason":   sess.RevokeReason,
+		}).Error
+		if err != nil {
+			return translate("save session", err)
+		}
+		return insertRevocations(tx, revs, time.Time{})
+	})
+}
+
+// ActiveSessions lists the user's sessions that are not revoked, not past ExpiresAt at now
+// and used after idleSince, newest first.
+func (s *Store) ActiveSessions(ctx context.Context, userID string, now, idleSince time.Time) ([]models.Session, error) {
+	var list []models.Session
+	err := s.db.WithContext(ctx).
+		Where("user_id = ? AND revoked_at IS NULL AND expires_at > ? AND last_used_at > ?", userID, now.UTC(), idleSince.UTC()).
+		Order("created_at DESC, id DESC").
+		Find(&list).Error
+	if err != nil {
+		return nil, translate("active sessions", err)
+	}
+	return list, nil
+}
+
+// EndSessions revokes, at `at` and with reason, every not-yet-revoked session matching f,
+// and in the same transaction inserts a session revocation (ExpiresAt denyUntil) for each
+// one plus extra (whose zero CreatedAt becomes at). It returns the revocations it inserted,
+// possibly none. f must name an ID or a UserID.
+func (s *Store) EndSessions(ctx context.Context, f models.SessionFilter, reason string, at, denyUntil time.Time, extra ...models.Revocation) ([]models.Revocation, error) {
+	at, denyUntil = at.UTC(), denyUntil.UTC()
+	var revs []models.Revocation
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		revs, err = endSessions(tx, f, reason, at, denyUntil)
+		if err != nil {
+			return err
+		}
+		revs = append(revs, extra...)
+		return insertRevocations(tx, revs, at)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return revs, nil
+}
+
+// errNoSessionFilter refuses to end every session of every user at once.
+var errNoSessionFilter = errors.New("end sessions: filter names no session or user")
+
+// endSessions marks the not-yet-revoked sessions matching f as revoked and returns a
+// session revocation for each, for the caller to insert.
+func endSessions(tx *gorm.DB, f models.SessionFilter, reason string, at, denyUntil time.Time) ([]models.Revocation, error) {
+	if f.ID == "" && f.UserID == "" {
+		return nil, errNoSessionFilter
+	}
+	var ended []models.Session
+	q := tx.Model(&ended).Clauses(clause.Returning{Columns: []clause.Column{{Name: "id"}}}).Where("revoked_at IS NULL")
+	if f.ID != "" {
+		q = q.Where("id = ?", f.ID)
+	}
+	if f.UserID != "" {
+		q = q.Where("user_id = ?", f.UserID)
+	}
+	if f.ExceptID != "" {
+		q = q.Where("id <> ?", f.ExceptID)
+	}
+	if err := q.Updates(map[string]any{"revoked_at": at, "revoke_reason": reason}).Error; err != nil {
+		return nil, translate("end sessions", err)
+	}
+	revs := make([]models.Revocation, 0, len(ended))
+	for _, sess := range ended {
+		revs = append(revs, models.Revocation{Kind: models.RevokeSession, Subject: sess.ID, ExpiresAt: denyUntil, CreatedAt: at})
+	}
+	return revs, nil
+}
+
+// insertRevocations inserts revs with their times in UTC, setting their IDs. A zero
+// CreatedAt becomes at, or now when at is zero too.
+func insertRevocations(tx *gorm.DB, revs []models.Revocation, at time.Time) error {
+	if len(revs) == 0 {
+		return nil
+	}
+	for i := range revs {
+		r := &revs[i]
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = at
+		}
+		r.Cutoff, r.ExpiresAt, r.CreatedAt = r.Cutoff.UTC(), r.ExpiresAt.UTC(), r.CreatedAt.UTC()
+	}
+	if err := tx.Create(&revs).Error; err != nil {
+		return translate("insert revocations", err)
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+// Package store is the GORM implementation of the server's storage.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	gormlogger "gorm.io/gorm/logger"
+
+	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/migrations"
+)
+
+// The drivers Open accepts.
+const (
+	DriverPostgres = "postgres"
+	DriverSQLite   = "sqlite"
+)
+
+// slowQuery is how long a query may take before it is logged, and maxLoggedSQL how much
+// of its text the log keeps (a batch insert can be long).
+const (
+	slowQuery    = 200 * time.Millisecond
+	maxLoggedSQL = 1000
+)
+
+// Store reads and writes users, sessions, revocations and audit events.
+// It is safe for concurrent use.
+type Store struct {
+	db     *gorm.DB
+	sqlDB  *sql.DB
+	driver string
+}
+
+// Open connects to the database and checks that it answers within ctx.
+//
+// driver is DriverPostgres (dsn is a libpq URL or key=value string; connect_timeout=5
+// is added when absent) or DriverSQLite (dsn is a file path; its directory is created
+// with mode 0700). Queries slower than 200ms are logged on log as warnings, without
+// their parameters. Open does not apply migrations: call Migrate.
+func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, error) {
+	cfg := &gorm.Config{
+		SkipDefaultTransaction: true,
+		DisableAutomaticPing:   true,
+		Logger:                 slowLogger{log: log},
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+	var dialector gorm.Dialector
+	switch driver {
+	case DriverPostgres:
+		dialector = postgres.New(postgres.Config{
+			DSN:          withConnectTimeout(dsn),
+			OptionOpenDB: []stdlib.OptionOpenDB{stdlib.OptionAfterConnect(scanTimesInUTC)},
+		})
+	case DriverSQLite:
+		if err := os.MkdirAll(filepath.Dir(dsn), 0o700); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+		dialector = sqlite.Open(dsn + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	default:
+		return nil, fmt.Errorf("unknown database driver %q", driver)
+	}
+	db, err := gorm.Open(dialector, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
+	}
+	if driver == DriverPostgres {
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(20)
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	} else {
+		// One connection: a transaction then holds SQLite's write lock, so concurrent
+		// writers (racing refreshes) run one after the other.
+		sqlDB.SetMaxOpenConns(1)
+	}
+	s := &Store{db: db, sqlDB: sqlDB, driver: driver}
+	if err := s.Ping(ctx); err != nil {
+		return nil, errors.Join(err, sqlDB.Close())
+	}
+	return s, nil
+}
+
+// withConnectTimeout adds connect_timeout=5 to a PostgreSQL dsn that has none.
+func withConnectTimeout(dsn string) string {
+	if strings.Contains(dsn, "connect_timeout") {
+		return dsn
+	}
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("connect_timeout", "5")
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return strings.TrimSpace(dsn + " connect_timeout=5")
+}
+
+// scanTimesInUTC makes a new PostgreSQL connection return timestamptz values in UTC,
+// as SQLite does, instead of in the local time zone.
+func scanTimesInUTC(_ context.Context, conn *pgx.Conn) error {
+	conn.TypeMap().RegisterType(&pgtype.Type{
+		Name:  "timestamptz",
+		OID:   pgtype.TimestamptzOID,
+		Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+	})
+	return nil
+}
+
+// Migrate applies the pending migrations of migrations.FS for the store's driver.
+// Running it again is a no-op. On PostgreSQL an advisory lock keeps instances that
+// start together from migrating at the same time.
+func (s *Store) Migrate(ctx context.Context) error {
+	dir, err := fs.Sub(migrations.FS, s.driver)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	dialect := goose.DialectSQLite3
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if s.driver == DriverPostgres {
+		dialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, s.sqlDB, dir, opts...)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s database: %w", s.driver, err)
+	}
+	return nil
+}
+
+// Close closes the database connections.
+func (s *Store) Close() error {
+	return s.sqlDB.Close()
+}
+
+// Driver returns the driver the store was opened with: DriverPostgres or DriverSQLite.
+func (s *Store) Driver() string {
+	return s.driver
+}
+
+// forUpdate adds FOR UPDATE to tx's query on PostgreSQL. SQLite needs no row locks:
+// its single connection already serialises transactions.
+func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {
+	if s.driver == DriverPostgres {
+		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return tx
+}
+
+// translate turns driver errors the callers must recognise into the models sentinels,
+// and wraps the others with what was being done.
+func translate(what string, err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return models.ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "23505" && pgErr.ConstraintName == "users_email_key":
+			return models.ErrEmailTaken
+		case pgErr.Code == "22P02": // invalid text representation: a malformed uuid
+			return models.ErrNotFound
+		}
+	}
+	if strings.Contains(err.Error(), "UNIQUE constraint failed: users.email") {
+		return models.ErrEmailTaken
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// utcPtr returns t in UTC, or nil.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// slowLogger is GORM's logger: silent, except that it logs slow queries as warnings.
+type slowLogger struct {
+	log *slog.Logger
+}
+
+// LogMode returns l: the level is fixed.
+func (l slowLogger) LogMode(gormlogger.LogLevel) gormlogger.Interface { return l }
+
+// Info drops GORM's messages.
+func (slowLogger) Info(context.Context, string, ...any) {}
+
+// Warn drops GORM's messages.
+func (slowLogger) Warn(context.Context, string, ...any) {}
+
+// Error drops GORM's messages: errors are returned to the caller, who decides.
+func (slowLogger) Error(context.Context, string, ...any) {}
+
+// Trace logs the query when it took longer than slowQuery.
+func (l slowLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), _ error) {
+	elapsed := time.Since(begin)
+	if elapsed <= slowQuery {
+		return
+	}
+	sql, rows := fc()
+	if len(sql) > maxLoggedSQL {
+		sql = sql[:maxLoggedSQL] + "..."
+	}
+	l.log.WarnContext(ctx, "slow query", "duration_ms", elapsed.Milliseconds(), "sql", sql, "rows", rows)
+}
+
+// ParamsFilter drops the query's parameters, so that no logged query holds a value.
+func (slowLogger) ParamsFilter(_ context.Context, sql string, _ ...any) (string, []any) {
+	return sql, nil
+}

@@ -1,0 +1,109 @@
+// Package storetest opens migrated, throw-away stores for tests: always on a temp SQLite
+// file, and also on PostgreSQL when TEST_DATABASE_URL is set.
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+
+	"github.com/authserver/authserver/internal/store"
+)
+
+// Backend opens fresh, migrated stores of one kind of database.
+type Backend struct {
+	Name string
+	// Open returns a new empty store, migrated, closed and removed in t.Cleanup.
+	Open func(t testing.TB) *store.Store
+}
+
+// Backends returns the databases to run store tests on: "postgres" first when
+// TEST_DATABASE_URL is set (each store in its own schema, dropped afterwards), then "sqlite"
+// (each store a file under t.TempDir()).
+func Backends(t testing.TB) []Backend {
+	t.Helper()
+	var list []Backend
+	if dsn := os.Getenv("TEST_DATABASE_URL"); dsn != "" {
+		list = append(list, Backend{Name: store.DriverPostgres, Open: func(t testing.TB) *store.Store {
+			t.Helper()
+			return openPostgres(t, dsn)
+		}})
+	}
+	return append(list, Backend{Name: store.DriverSQLite, Open: openSQLite})
+}
+
+// Open returns a fresh, migrated store on the first backend: PostgreSQL when
+// TEST_DATABASE_URL is set, else SQLite.
+func Open(t testing.TB) *store.Store {
+	t.Helper()
+	return Backends(t)[0].Open(t)
+}
+
+func openSQLite(t testing.TB) *store.Store {
+	t.Helper()
+	return openMigrated(t, store.DriverSQLite, filepath.Join(t.TempDir(), "auth.db"))
+}
+
+// openPostgres creates a schema with a random name, opens a store whose search_path is
+// that schema, and drops the schema in t.Cleanup.
+func openPostgres(t testing.TB, dsn string) *store.Store {
+	t.Helper()
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatalf("open TEST_DATABASE_URL: %v", err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
+	schema := "storetest_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return openMigrated(t, store.DriverPostgres, withSearchPath(t, dsn, schema))
+}
+
+// withSearchPath adds search_path=schema to a URL or key=value PostgreSQL dsn.
+func withSearchPath(t testing.TB, dsn, schema string) string {
+	t.Helper()
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return dsn + " search_path=" + schema
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("parse TEST_DATABASE_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// openMigrated opens a store, applies the migrations and closes it in t.Cleanup.
+// The store logs (slow queries) to the test's output.
+func openMigrated(t testing.TB, driver, dsn string) *store.Store {
+	t.Helper()
+	s, err := store.Open(t.Context(), driver, dsn, slog.New(slog.NewTextHandler(t.Output(), nil)))
+	if err != nil {
+		t.Fatalf("store.Open(%s): %v", driver, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close %s store: %v", driver, err)
+		}
+	})
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("migrate %s store: %v", driver, err)
+	}
+	return s
+}

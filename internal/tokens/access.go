@@ -1,0 +1,113 @@
+package tokens
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+)
+
+// AccessClaims are the claims of an access token.
+type AccessClaims struct {
+	jwt.RegisteredClaims
+	Email       string `json:"email"`
+	Role        string `json:"role"`
+	SessionID   string `json:"sid"`
+	Fingerprint string `json:"fgp,omitempty"`
+}
+
+// AccessInput is what an access token says about its user and session.
+type AccessInput struct {
+	UserID      string
+	Email       string
+	Role        string
+	SessionID   string
+	NotAfter    time.Time // when non-zero, exp is at most this (the session's end)
+	Fingerprint string
+}
+
+// IssueAccess signs an access token for in, valid from now (iat = nbf, to the second) until
+// now+AccessTTL or in.NotAfter, whichever is earlier, with a random jti. It returns the token and its claims,
+// or an error when UserID or SessionID is empty, when the token would already be expired, or when signing fails.
+func (i *Issuer) IssueAccess(in AccessInput) (string, *AccessClaims, error) {
+	if in.UserID == "" || in.SessionID == "" {
+		return "", nil, errors.New("issue access token: user and session ids are required")
+	}
+	now := i.now()
+	exp := now.Add(i.accessTTL)
+	if !in.NotAfter.IsZero() && in.NotAfter.Before(exp) {
+		exp = in.NotAfter
+	}
+	expiresAt := jwt.NewNumericDate(exp)
+	if !expiresAt.After(now) {
+		return "", nil, fmt.Errorf("issue access token: session %s ends at %s, before %s", in.SessionID, in.NotAfter, now)
+	}
+	jti, err := uuid.NewRandom()
+	if err != nil {
+		return "", nil, fmt.Errorf("issue access token: new jti: %w", err)
+	}
+	claims := &AccessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    i.issuer,
+			Subject:   in.UserID,
+			Audience:  jwt.ClaimStrings{i.audience},
+			ExpiresAt: expiresAt,
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        jti.String(),
+		},
+		Email:       in.Email,
+		Role:        in.Role,
+		SessionID:   in.SessionID,
+		Fingerprint: in.Fingerprint,
+	}
+	t := jwt.NewWithClaims(i.method, claims)
+	t.Header["typ"] = accessType
+	if i.kid != "" {
+		t.Header["kid"] = i.kid
+	}
+	s, err := t.SignedString(i.signKey)
+	if err != nil {
+		return "", nil, fmt.Errorf("issue access token: sign: %w", err)
+	}
+	return s, claims, nil
+}
+
+// VerifyAccess checks an access token: the configured algorithm only, typ at+jwt, the signature
+// (by kid under the asymmetric algorithms), iss, aud, exp, nbf and iat with the leeway, and sub, jti and sid present.
+// It returns ErrExpired when the only fault is an expired exp, and ErrInvalid, wrapping the reason, for anything else.
+func (i *Issuer) VerifyAccess(token string) (*AccessClaims, error) {
+	if err := checkLength(token); err != nil {
+		return nil, err
+	}
+	claims := &AccessClaims{}
+	if _, err := i.accessParser.ParseWithClaims(token, claims, i.accessKeyfunc); err != nil {
+		return nil, classify(err)
+	}
+	if err := checkPresent(claims.Subject, claims.ID, claims.SessionID); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// accessKey is the key function of access tokens: it checks typ and picks the key by kid.
+// The parser has already checked that alg is the configured one.
+func (i *Issuer) accessKey(t *jwt.Token) (any, error) {
+	if typ, _ := t.Header["typ"].(string); typ != accessType {
+		return nil, errNotAccess
+	}
+	if i.accessSecret != nil {
+		return i.accessSecret, nil
+	}
+	kid, _ := t.Header["kid"].(string)
+	if kid == "" {
+		return nil, errNoKID
+	}
+	pub, ok := i.publicKeys[kid]
+	if !ok {
+		return nil, errUnknownKID
+	}
+	return pub, nil
+}
