@@ -31,7 +31,14 @@ func addRoutes(r *gin.Engine, d Deps) {
 	api.GET("/profile", handleProfile())
 	api.GET("/dashboard", handleDashboard())
 	api.GET("/me", handleMe(d.Auth))
-	api.GET("/admin", middleware.RequireRole(d.Auth, models.RoleAdmin), handleAdmin())
+
+	admin := api.Group("/admin", middleware.RequireRole(d.Auth, models.RoleAdmin))
+	admin.GET("", handleAdmin())
+	admin.GET("/users", handleListUsers(d.Auth))
+	admin.PATCH("/users/:id", handleUpdateUser(d.Auth))
+	admin.DELETE("/users/:id", handleDeleteUser(d.Auth))
+	admin.DELETE("/users/:id/sessions", handleEndUserSessions(d.Auth))
+	admin.GET("/audit", handleAudit(d.Auth))
 
 	r.NoRoute(handleNotFound())
 	r.NoMethod(handleMethodNotAllowed())

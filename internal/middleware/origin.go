@@ -85,7 +85,7 @@ func CORS(allowed []string) gin.HandlerFunc {
 		MaxAge:           10 * time.Minute,
 	})
 	return func(c *gin.Context) {
-		c.Writer.Header().Add("Vary", "Origin")
+		
 		handle(c)
 	}
 }

@@ -30,7 +30,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *models.Session) error {
 // transaction back and is returned as it is. A missing session is models.ErrNotFound
 // and change is not called.
 func (s *Store) UpdateSession(ctx context.Context, id string, change func(sess *models.Session) ([]models.Revocation, error)) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.inTx(ctx, func(tx *gorm.DB) error {
 		var sess models.Session
 		if err := s.forUpdate(tx).Where("id = ?", id).Take(&sess).Error; err != nil {
 			return translate("lock session", err)
@@ -79,7 +79,7 @@ func (s *Store) ActiveSessions(ctx context.Context, userID string, now, idleSinc
 func (s *Store) EndSessions(ctx context.Context, f models.SessionFilter, reason string, at, denyUntil time.Time, extra ...models.Revocation) ([]models.Revocation, error) {
 	at, denyUntil = at.UTC(), denyUntil.UTC()
 	var revs []models.Revocation
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		var err error
 		revs, err = endSessions(tx, f, reason, at, denyUntil)
 		if err != nil {

@@ -4,14 +4,18 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -192,7 +196,9 @@ func translate(what string, err error) error {
 		return models.ErrNotFound
 	}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
+	if !errors.As(err, &pgErr) {
+		pgErr = nil
+	} else {
 		switch {
 		case pgErr.Code == "23505" && pgErr.ConstraintName == "users_email_key":
 			return models.ErrEmailTaken
@@ -203,7 +209,46 @@ func translate(what string, err error) error {
 	if strings.Contains(err.Error(), "UNIQUE constraint failed: users.email") {
 		return models.ErrEmailTaken
 	}
+	if unavailable(err, pgErr) {
+		return fmt.Errorf("%s: %w", what, errors.Join(models.ErrUnavailable, err))
+	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// inTx runs fn in one transaction. A failure to reach the database, at BEGIN, inside fn or at
+// COMMIT, comes back marked models.ErrUnavailable; fn's own errors come back as they are.
+func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	err := s.db.WithContext(ctx).Transaction(fn)
+	if err == nil || errors.Is(err, models.ErrUnavailable) {
+		return err
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		pgErr = nil
+	}
+	if unavailable(err, pgErr) {
+		return errors.Join(models.ErrUnavailable, err)
+	}
+	return err
+}
+
+// unavailable reports whether err says the database cannot be reached or is refusing work
+// (down, restarting, out of connections), as opposed to a fault in the query.
+func unavailable(err error, pgErr *pgconn.PgError) bool {
+	var (
+		connErr *pgconn.ConnectError
+		netErr  net.Error
+	)
+	switch {
+	case errors.As(err, &connErr), errors.As(err, &netErr), errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, sql.ErrConnDone), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case pgErr != nil:
+		// 08: connection exception, 53: insufficient resources, 57P0x: shutting down or starting up.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "53") || strings.HasPrefix(pgErr.Code, "57P0")
+	}
+	return false
 }
 
 // utcPtr returns t in UTC, or nil.

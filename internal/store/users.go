@@ -81,7 +81,7 @@ func escapeLike(s string) string {
 func (s *Store) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at, denyUntil time.Time) ([]models.Revocation, error) {
 	at, denyUntil = at.UTC(), denyUntil.UTC()
 	var revs []models.Revocation
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&models.User{}).Where("id = ?", userID).
 			Updates(map[string]any{"password_hash": hash, "updated_at": at})
 		if res.Error != nil {
@@ -114,7 +114,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p models.UserPatch, a
 		u    *models.User
 		revs []models.Revocation
 	)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		losesAdmin := (p.Role != nil && *p.Role != models.RoleAdmin) || (p.Disabled != nil && *p.Disabled)
 		var err error
 		u, err = s.lockUser(tx, id, losesAdmin)
@@ -158,7 +158,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p models.UserPatch, a
 func (s *Store) DeleteUser(ctx context.Context, id string, at, denyUntil time.Time) ([]models.Revocation, error) {
 	at, denyUntil = at.UTC(), denyUntil.UTC()
 	var revs []models.Revocation
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		if _, err := s.lockUser(tx, id, true); err != nil {
 			return err
 		}
