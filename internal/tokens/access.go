@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -78,9 +79,20 @@ func (i *Issuer) IssueAccess(in AccessInput) (string, *AccessClaims, error) {
 // VerifyAccess checks an access token: the configured algorithm only, typ at+jwt, the signature
 // (by kid under the asymmetric algorithms), iss, aud, exp, nbf and iat with the leeway, and sub, jti and sid present.
 // It returns ErrExpired when the only fault is an expired exp, and ErrInvalid, wrapping the reason, for anything else.
+//
+// A token verified before is found in a bounded cache by its SHA-256 and only its expiry is
+// checked again; the claims returned are shared and must not be modified.
 func (i *Issuer) VerifyAccess(token string) (*AccessClaims, error) {
 	if err := checkLength(token); err != nil {
 		return nil, err
+	}
+	key := sha256.Sum256([]byte(token))
+	if claims := i.verified.get(key); claims != nil {
+		if i.now().After(claims.ExpiresAt.Add(i.leeway)) { // as golang-jwt judges exp
+			i.verified.drop(key)
+			return nil, fmt.Errorf("%w: %w", ErrExpired, jwt.ErrTokenExpired)
+		}
+		return claims, nil
 	}
 	claims := &AccessClaims{}
 	if _, err := i.accessParser.ParseWithClaims(token, claims, i.accessKeyfunc); err != nil {
@@ -89,6 +101,7 @@ func (i *Issuer) VerifyAccess(token string) (*AccessClaims, error) {
 	if err := checkPresent(claims.Subject, claims.ID, claims.SessionID); err != nil {
 		return nil, err
 	}
+	i.verified.put(key, claims, i.now())
 	return claims, nil
 }
 

@@ -83,6 +83,9 @@ type Issuer struct {
 	refreshParser  *jwt.Parser
 	accessKeyfunc  jwt.Keyfunc
 	refreshKeyfunc jwt.Keyfunc
+
+	leeway   time.Duration
+	verified verifiedCache
 }
 
 // New checks o and returns an Issuer. It returns an error for an unknown algorithm, a secret under
@@ -111,6 +114,7 @@ func New(o Options) (*Issuer, error) {
 		issuer:        o.Issuer,
 		audience:      o.Audience,
 		accessTTL:     o.AccessTTL,
+		leeway:        o.Leeway,
 		now:           o.Now,
 		jwks:          JWKS{Keys: []keys.JWK{}},
 	}

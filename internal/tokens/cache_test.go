@@ -1,0 +1,64 @@
+package tokens
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/authserver/authserver/internal/keys"
+)
+
+func TestVerifyAccessCache(t *testing.T) {
+	for _, alg := range keys.Algorithms {
+		t.Run(alg, func(t *testing.T) {
+			now := t0
+			o := optionsAt(fixtureFor(t, alg), t0)
+			o.Now = func() time.Time { return now }
+			i := mustNew(t, o)
+			token := mustIssueAccess(t, i, testInput())
+
+			first, err := i.VerifyAccess(token)
+			if err != nil {
+				t.Fatalf("VerifyAccess(fresh token) error = %v, want nil", err)
+			}
+			again, err := i.VerifyAccess(token)
+			if err != nil || again != first {
+				t.Fatalf("VerifyAccess(same token again) = %p, %v; want the cached claims %p, nil", again, err, first)
+			}
+
+			// A token that differs in one byte is verified from scratch and refused.
+			tampered := token[:len(token)-2] + string(flip(token[len(token)-2])) + token[len(token)-1:]
+			if _, err := i.VerifyAccess(tampered); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("VerifyAccess(tampered signature) error = %v, want ErrInvalid", err)
+			}
+
+			// Expiry is judged again on every cache hit.
+			now = first.ExpiresAt.Add(time.Second)
+			if _, err := i.VerifyAccess(token); !errors.Is(err, ErrExpired) {
+				t.Fatalf("VerifyAccess(cached token after exp) error = %v, want ErrExpired", err)
+			}
+			if c := i.verified.get(sha256.Sum256([]byte(token))); c != nil {
+				t.Fatalf("cache still holds the expired token")
+			}
+		})
+	}
+}
+
+func TestVerifiedCacheIsBounded(t *testing.T) {
+	var c verifiedCache
+	now := t0
+	for n := range cacheShards * cacheShardSize * 2 {
+		claims := &AccessClaims{}
+		claims.ExpiresAt = jwt.NewNumericDate(now.Add(time.Hour))
+		c.put(sha256.Sum256(fmt.Appendf(nil, "token-%d", n)), claims, now)
+	}
+	for s := range c.shards {
+		if got := len(c.shards[s].m); got > cacheShardSize {
+			t.Fatalf("shard %d holds %d entries, want at most %d", s, got, cacheShardSize)
+		}
+	}
+}
