@@ -14,7 +14,7 @@ var (
 	ErrNoRefreshToken       = errors.New("no refresh token")
 	ErrTokenReuse           = errors.New("refresh token reuse detected")
 	ErrBusy                 = errors.New("password hashing capacity exhausted")
-	ErrInsufficientRole     = errors.New("insufficient permissions")
+	ErrUserGone             = errors.New("user no longer exists")
 	errUnchanged            = errors.New("session unchanged")
 )
 

@@ -119,6 +119,9 @@ func validEmail(email string) bool {
 	return err == nil && a.Address == email && a.Name == "" && strings.Contains(email[strings.LastIndexByte(email, '@'):], ".")
 }
 
+// RegistrationOpen reports whether self-registration is allowed (ALLOW_REGISTRATION).
+func (s *Service) RegistrationOpen() bool { return s.set.AllowRegistration }
+
 // Register creates a user with role user. It fails with ErrRegistrationDisabled, a *ValidationError,
 // models.ErrEmailTaken or ErrBusy.
 func (s *Service) Register(ctx context.Context, email, password string, c Client) (*models.User, error) {
@@ -183,6 +186,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if wait, blocked, err := s.guard.Blocked(ctx, email); err != nil {
 		return nil, fmt.Errorf("check login lockout: %w", err)
 	} else if blocked {
+		s.record(ctx, "rate_limited", "", "", c, map[string]any{"scope": "account", "email": clip(email, 254)})
 		return nil, &LockedError{RetryAfter: wait}
 	}
 	u, err := s.store.UserByEmail(ctx, email)
@@ -458,6 +462,9 @@ func (s *Service) EndSession(ctx context.Context, access *tokens.AccessClaims, s
 // other session of the user. It fails with ErrInvalidCredentials, a *ValidationError or ErrBusy.
 func (s *Service) ChangePassword(ctx context.Context, access *tokens.AccessClaims, current, next string, c Client) error {
 	u, err := s.store.UserByID(ctx, access.Subject)
+	if errors.Is(err, models.ErrNotFound) {
+		return ErrUserGone
+	}
 	if err != nil {
 		return fmt.Errorf("find user: %w", err)
 	}

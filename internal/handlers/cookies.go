@@ -20,35 +20,37 @@ type cookieSettings struct {
 	fingerprint bool
 }
 
-// setRefresh sets the refresh cookie for maxAge seconds.
+// setRefresh sets the refresh cookie for maxAge seconds (at least one: Max-Age=0 would delete it).
 func (s cookieSettings) setRefresh(c *gin.Context, token string, maxAge int) {
-	s.write(c, &http.Cookie{Name: refreshCookie, Value: token, Path: refreshPath, MaxAge: maxAge})
+	write(c, &http.Cookie{Name: refreshCookie, Value: token, Path: refreshPath, MaxAge: max(maxAge, 1)}, s.secure)
 }
 
 // clearRefresh expires the refresh cookie with the same name, path and attributes.
 func (s cookieSettings) clearRefresh(c *gin.Context) {
-	s.write(c, &http.Cookie{Name: refreshCookie, Path: refreshPath, MaxAge: -1})
+	write(c, &http.Cookie{Name: refreshCookie, Path: refreshPath, MaxAge: -1}, s.secure)
 }
 
-// setFingerprint sets the token fingerprint cookie (TOKEN_FINGERPRINT) for maxAge seconds.
+// setFingerprint sets the token fingerprint cookie (TOKEN_FINGERPRINT) for maxAge seconds. Its
+// __Secure- prefix makes browsers demand Secure, so it is Secure whatever COOKIE_SECURE says
+// (browsers accept Secure cookies from http://localhost).
 func (s cookieSettings) setFingerprint(c *gin.Context, value string, maxAge int) {
 	if s.fingerprint && value != "" {
-		s.write(c, &http.Cookie{Name: middleware.FingerprintCookie, Value: value, Path: "/", MaxAge: maxAge})
+		write(c, &http.Cookie{Name: middleware.FingerprintCookie, Value: value, Path: "/", MaxAge: max(maxAge, 1)}, true)
 	}
 }
 
 // clearFingerprint expires the fingerprint cookie, when fingerprints are on.
 func (s cookieSettings) clearFingerprint(c *gin.Context) {
 	if s.fingerprint {
-		s.write(c, &http.Cookie{Name: middleware.FingerprintCookie, Path: "/", MaxAge: -1})
+		write(c, &http.Cookie{Name: middleware.FingerprintCookie, Path: "/", MaxAge: -1}, true)
 	}
 }
 
-// write adds the cookie with HttpOnly, SameSite=Strict and Secure (unless COOKIE_SECURE=false).
+// write adds the cookie with HttpOnly, SameSite=Strict and, when secure, Secure.
 // MaxAge -1 is written as Max-Age=0.
-func (s cookieSettings) write(c *gin.Context, ck *http.Cookie) {
+func write(c *gin.Context, ck *http.Cookie, secure bool) {
 	ck.HttpOnly = true
-	ck.Secure = s.secure
+	ck.Secure = secure
 	ck.SameSite = http.SameSiteStrictMode
 	http.SetCookie(c.Writer, ck)
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -37,6 +38,9 @@ type meJSON struct {
 func handleMe(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		u, err := svc.User(c.Request.Context(), middleware.ClaimsFrom(c).Subject)
+		if errors.Is(err, models.ErrNotFound) {
+			err = middleware.ErrTokenRevoked // deleted, and this instance has not heard yet
+		}
 		if err != nil {
 			middleware.Fail(c, err)
 			return

@@ -48,6 +48,7 @@ var errorTable = []errorRow{
 	{tokens.ErrExpired, http.StatusUnauthorized, "TOKEN_EXPIRED", "the access token has expired"},
 	{tokens.ErrInvalid, http.StatusUnauthorized, "INVALID_TOKEN", "the access token is invalid"},
 	{ErrTokenRevoked, http.StatusUnauthorized, "TOKEN_REVOKED", "the access token has been revoked"},
+	{auth.ErrUserGone, http.StatusUnauthorized, "TOKEN_REVOKED", "the access token has been revoked"},
 	{ErrInsufficientRole, http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "insufficient permissions"},
 	{auth.ErrInvalidCredentials, http.StatusUnauthorized, "INVALID_CREDENTIALS", "invalid email or password"},
 	{auth.ErrAccountDisabled, http.StatusForbidden, "ACCOUNT_DISABLED", "this account is disabled"},
