@@ -69,16 +69,19 @@ func (w *Writer) Run(ctx context.Context) {
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
 	w.prune(ctx)
+	// Writes are not cut short by ctx (flush bounds each one): a shutdown arriving during a
+	// write would otherwise drop that batch.
+	wctx := context.WithoutCancel(ctx)
 	batch := make([]models.AuditEvent, 0, maxBatch)
 	for {
 		select {
 		case e := <-w.queue:
 			batch = append(batch, e)
 			if len(batch) == maxBatch {
-				batch = w.flush(ctx, batch)
+				batch = w.flush(wctx, batch)
 			}
 		case <-tick.C:
-			batch = w.flush(ctx, batch)
+			batch = w.flush(wctx, batch)
 		case <-prune.C:
 			w.prune(ctx)
 		case <-ctx.Done():

@@ -8,11 +8,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/authserver/authserver/internal/audit"
@@ -20,6 +24,7 @@ import (
 	"github.com/authserver/authserver/internal/handlers"
 	"github.com/authserver/authserver/internal/metrics"
 	"github.com/authserver/authserver/internal/middleware"
+	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/revoke"
 	"github.com/authserver/authserver/internal/store"
 	"github.com/authserver/authserver/internal/store/storetest"
@@ -62,6 +67,7 @@ type envConfig struct {
 	Fingerprint       bool
 	CookieSecure      bool
 	Tokens            tokens.Options // Algorithm, keys and secrets; filled with HS256 defaults when empty
+	Redis             *redis.Client  // nil: rate-limit counters in memory; else in Redis under a fresh prefix
 }
 
 // testEnv is a whole HTTP server on a real store, with a settable clock.
@@ -121,6 +127,11 @@ func newEnv(t *testing.T, mutate func(*envConfig)) *testEnv {
 	limits, err := middleware.NewLimits(middleware.LimitsOptions{
 		Window: 15 * time.Minute, GeneralMax: cfg.GeneralMax, AuthMax: cfg.AuthMax,
 		LoginMaxFailures: cfg.LoginMaxFailures, LoginFailureWindow: 15 * time.Minute, Log: log,
+		Redis: cfg.Redis, Prefix: "test:" + uuid.NewString(),
+		OnLimited: func(c *gin.Context) { // as cmd/server wires it
+			aw.Record(c.Request.Context(), models.AuditEvent{Type: "rate_limited", IP: c.ClientIP(),
+				UserAgent: c.Request.UserAgent(), Detail: `{"route":` + strconv.Quote(c.FullPath()) + `}`})
+		},
 	})
 	if err != nil {
 		t.Fatalf("NewLimits: %v", err)

@@ -45,6 +45,7 @@ type errorRow struct {
 // errorTable is the ONE place where errors become HTTP responses; rows are matched with errors.Is in order.
 var errorTable = []errorRow{
 	{ErrNoToken, http.StatusUnauthorized, "NO_TOKEN", "a bearer access token is required"},
+	{tokens.ErrSessionEnded, http.StatusUnauthorized, "TOKEN_REVOKED", "the access token's session has ended"},
 	{tokens.ErrExpired, http.StatusUnauthorized, "TOKEN_EXPIRED", "the access token has expired"},
 	{tokens.ErrInvalid, http.StatusUnauthorized, "INVALID_TOKEN", "the access token is invalid"},
 	{ErrTokenRevoked, http.StatusUnauthorized, "TOKEN_REVOKED", "the access token has been revoked"},

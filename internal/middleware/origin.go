@@ -13,6 +13,7 @@ import (
 // originSet holds allowed origins ("scheme://host[:port]"), lower-cased.
 type originSet map[string]bool
 
+// newOriginSet lower-cases the allowed origins into a set.
 func newOriginSet(allowed []string) originSet {
 	set := make(originSet, len(allowed))
 	for _, o := range allowed {
@@ -85,7 +86,7 @@ func CORS(allowed []string) gin.HandlerFunc {
 		MaxAge:           10 * time.Minute,
 	})
 	return func(c *gin.Context) {
-		
+		c.Writer.Header().Add("Vary", "Origin")
 		handle(c)
 	}
 }

@@ -29,7 +29,11 @@ func NewList() *List {
 }
 
 // Denied reports whether an access token with these claims has been revoked: its session ended,
-// its jti was denied, or its user was cut off after it was issued.
+// its jti was denied, or its user was cut off after it was issued. A JWT's iat counts whole
+// seconds, so the cut-off is compared in whole seconds too: otherwise a user re-enabled and
+// logged in again within the second of the disable would get tokens that are denied at once.
+// The tokens of that second issued before the cut-off belong to sessions the same change
+// ended, which the session entries deny.
 func (l *List) Denied(userID, sessionID, tokenID string, issuedAt time.Time) bool {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -39,7 +43,7 @@ func (l *List) Denied(userID, sessionID, tokenID string, issuedAt time.Time) boo
 	if _, ok := l.tokens[tokenID]; ok {
 		return true
 	}
-	if c, ok := l.users[userID]; ok && issuedAt.Before(c.at) {
+	if c, ok := l.users[userID]; ok && issuedAt.Before(c.at.Truncate(time.Second)) {
 		return true
 	}
 	return false

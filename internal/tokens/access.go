@@ -78,7 +78,8 @@ func (i *Issuer) IssueAccess(in AccessInput) (string, *AccessClaims, error) {
 
 // VerifyAccess checks an access token: the configured algorithm only, typ at+jwt, the signature
 // (by kid under the asymmetric algorithms), iss, aud, exp, nbf and iat with the leeway, and sub, jti and sid present.
-// It returns ErrExpired when the only fault is an expired exp, and ErrInvalid, wrapping the reason, for anything else.
+// It returns ErrExpired when the only fault is an expired exp (ErrSessionEnded when that exp was
+// capped to the session's end), and ErrInvalid, wrapping the reason, for anything else.
 //
 // A token verified before is found in a bounded cache by its SHA-256 and only its expiry is
 // checked again; the claims returned are shared and must not be modified.
@@ -88,21 +89,31 @@ func (i *Issuer) VerifyAccess(token string) (*AccessClaims, error) {
 	}
 	key := sha256.Sum256([]byte(token))
 	if claims := i.verified.get(key); claims != nil {
-		if i.now().After(claims.ExpiresAt.Add(i.leeway)) { // as golang-jwt judges exp
+		if !i.now().Before(claims.ExpiresAt.Add(i.leeway)) { // as golang-jwt judges exp: expired from exp on
 			i.verified.drop(key)
-			return nil, fmt.Errorf("%w: %w", ErrExpired, jwt.ErrTokenExpired)
+			return nil, i.expired(claims, fmt.Errorf("%w: %w", ErrExpired, jwt.ErrTokenExpired))
 		}
 		return claims, nil
 	}
 	claims := &AccessClaims{}
 	if _, err := i.accessParser.ParseWithClaims(token, claims, i.accessKeyfunc); err != nil {
-		return nil, classify(err)
+		return nil, i.expired(claims, classify(err))
 	}
 	if err := checkPresent(claims.Subject, claims.ID, claims.SessionID); err != nil {
 		return nil, err
 	}
 	i.verified.put(key, claims, i.now())
 	return claims, nil
+}
+
+// expired turns err into ErrSessionEnded when it is ErrExpired for a token whose lifetime was
+// cut short (exp - iat under the access TTL): that exp was its session's end.
+func (i *Issuer) expired(claims *AccessClaims, err error) error {
+	if errors.Is(err, ErrExpired) && claims.ExpiresAt != nil && claims.IssuedAt != nil &&
+		claims.ExpiresAt.Sub(claims.IssuedAt.Time) < i.accessTTL {
+		return fmt.Errorf("%w: %w", ErrSessionEnded, err)
+	}
+	return err
 }
 
 // accessKey is the key function of access tokens: it checks typ and picks the key by kid.

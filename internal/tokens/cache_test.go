@@ -62,3 +62,32 @@ func TestVerifiedCacheIsBounded(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyAccessSessionEnded(t *testing.T) {
+	for _, cached := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cached=%t", cached), func(t *testing.T) {
+			now := t0
+			o := optionsAt(fixtureFor(t, keys.HS256), t0)
+			o.Now = func() time.Time { return now }
+			i := mustNew(t, o)
+			capped := testInput()
+			capped.NotAfter = t0.Add(o.AccessTTL / 3)
+			short := mustIssueAccess(t, i, capped)
+			full := mustIssueAccess(t, i, testInput())
+			if cached {
+				for _, tok := range []string{short, full} {
+					if _, err := i.VerifyAccess(tok); err != nil {
+						t.Fatalf("VerifyAccess(fresh) error = %v, want nil", err)
+					}
+				}
+			}
+			now = t0.Add(o.AccessTTL + time.Second)
+			if _, err := i.VerifyAccess(short); !errors.Is(err, ErrSessionEnded) {
+				t.Errorf("VerifyAccess(token capped to its session's end, after it) error = %v, want ErrSessionEnded", err)
+			}
+			if _, err := i.VerifyAccess(full); !errors.Is(err, ErrExpired) || errors.Is(err, ErrSessionEnded) {
+				t.Errorf("VerifyAccess(full-lifetime token after exp) error = %v, want ErrExpired only", err)
+			}
+		})
+	}
+}

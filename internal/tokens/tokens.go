@@ -32,6 +32,9 @@ const maxTokenBytes = 8 << 10
 var (
 	// ErrExpired means the token was valid but its exp has passed (beyond the leeway).
 	ErrExpired = errors.New("token expired")
+	// ErrSessionEnded means an access token's exp has passed where it was capped to its
+	// session's idle or absolute end: the session is over, not merely the token.
+	ErrSessionEnded = errors.New("session ended")
 	// ErrInvalid means the token cannot be trusted: malformed, badly signed, of another kind,
 	// for another issuer or audience, not yet valid, or missing a required claim.
 	ErrInvalid = errors.New("invalid token")

@@ -1,0 +1,63 @@
+package auth_test
+
+import (
+	"context"
+	"runtime"
+	"testing"
+
+	"github.com/authserver/authserver/internal/auth"
+	"github.com/authserver/authserver/internal/store/storetest"
+)
+
+// BenchmarkRefresh rotates one session b.N times in a row, each refresh presenting the token the
+// previous one returned: one locked read, one update and one commit per operation.
+func BenchmarkRefresh(b *testing.B) {
+	for _, backend := range storetest.Backends(b) {
+		b.Run(backend.Name, func(b *testing.B) {
+			e := newEnv(b, backend.Open(b), nil)
+			token := e.login(b, e.register(b)).RefreshToken
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				out, err := e.svc.Refresh(ctx, token, auth.Client{})
+				if err != nil {
+					b.Fatalf("Refresh error: %v", err)
+				}
+				token = out.RefreshToken
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "refreshes/s")
+		})
+	}
+}
+
+// BenchmarkRefreshParallel rotates many sessions at once, one per goroutine.
+func BenchmarkRefreshParallel(b *testing.B) {
+	const parallelism = 4
+	for _, backend := range storetest.Backends(b) {
+		b.Run(backend.Name, func(b *testing.B) {
+			e := newEnv(b, backend.Open(b), nil)
+			n := parallelism * runtime.GOMAXPROCS(0)
+			start := make(chan string, n)
+			for range n {
+				start <- e.login(b, e.register(b)).RefreshToken
+			}
+			ctx := context.Background()
+			b.SetParallelism(parallelism)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				token := <-start
+				for pb.Next() {
+					out, err := e.svc.Refresh(ctx, token, auth.Client{})
+					if err != nil {
+						b.Errorf("Refresh error: %v", err)
+						return
+					}
+					token = out.RefreshToken
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "refreshes/s")
+		})
+	}
+}

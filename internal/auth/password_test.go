@@ -1,0 +1,185 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/authserver/authserver/internal/auth"
+)
+
+// holdHash is a bcrypt hash of holdPassword at cost 10: verifying it keeps a Hasher slot busy for
+// a good fraction of a second, far longer than a MinCost hash.
+const (
+	holdPassword = "hold-the-slot"
+	holdHash     = "$2a$10$H20a1QHEv/OGoSGAHwGOU.ofLw65WuzvYuMbbAEAa/IZ6fccFSn0e"
+)
+
+func newHasher(tb testing.TB, concurrency int, wait time.Duration) *auth.Hasher {
+	tb.Helper()
+	h, err := auth.NewHasher(bcrypt.MinCost, concurrency, wait)
+	if err != nil {
+		tb.Fatalf("NewHasher error: %v", err)
+	}
+	return h
+}
+
+func TestHasherBusy(t *testing.T) {
+	ctx := context.Background()
+	// One slot. A goroutine holds it by verifying holdHash; meanwhile Hash is tried again and again.
+	// Each try either gets the slot (the holder has not taken it yet, or just released it) or,
+	// while the holder has it, waits 50ms and gets ErrBusy. Whether a try lands in the holder's
+	// window depends on scheduling, so a round that never saw it is repeated.
+	for round := range 5 {
+		h := newHasher(t, 1, 50*time.Millisecond)
+		type result struct {
+			ok  bool
+			err error
+		}
+		held := make(chan result, 1)
+		go func() {
+			ok, err := h.Verify(ctx, holdHash, holdPassword)
+			held <- result{ok, err}
+		}()
+		sawBusy := false
+		var r result
+	poll:
+		for {
+			select {
+			case r = <-held:
+				break poll
+			default:
+			}
+			_, err := h.Hash(ctx, "some password")
+			switch {
+			case errors.Is(err, auth.ErrBusy):
+				sawBusy = true
+				r = <-held
+				break poll
+			case err != nil:
+				t.Fatalf("Hash error = %v, want nil or ErrBusy", err)
+			}
+		}
+		if errors.Is(r.err, auth.ErrBusy) {
+			continue // the polling starved the holder: try again
+		}
+		if r.err != nil || !r.ok {
+			t.Fatalf("Verify(holdHash, its password) = %v, %v; want true, nil", r.ok, r.err)
+		}
+		if !sawBusy {
+			t.Logf("round %d: no Hash landed while the slot was held; trying again", round)
+			continue
+		}
+		if _, err := h.Hash(ctx, "some password"); err != nil {
+			t.Errorf("Hash after the slot was released error = %v, want nil", err)
+		}
+		return
+	}
+	t.Fatalf("in 5 rounds, no Hash got ErrBusy while the only slot was held")
+}
+
+func TestHasherContextCanceled(t *testing.T) {
+	h := newHasher(t, 1, time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// With the slot free, acquiring may succeed or see the cancellation; either way nothing else.
+	if _, err := h.Hash(ctx, "some password"); err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("Hash(canceled context) error = %v, want nil or context.Canceled", err)
+	}
+	if _, err := h.Hash(context.Background(), "some password"); err != nil {
+		t.Errorf("Hash after a canceled call error = %v, want nil (slot released)", err)
+	}
+}
+
+func TestHasherVerify(t *testing.T) {
+	ctx := context.Background()
+	h := newHasher(t, 2, time.Minute)
+	const pw = "maple-syrup-river-88"
+	hash, err := h.Hash(ctx, pw)
+	if err != nil {
+		t.Fatalf("Hash error: %v", err)
+	}
+	if strings.Contains(hash, pw) || bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) != nil {
+		t.Fatalf("Hash(%q) = %q, want a bcrypt hash of it", pw, hash)
+	}
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != bcrypt.MinCost {
+		t.Errorf("bcrypt.Cost(Hash(...)) = %d, %v; want %d", cost, err, bcrypt.MinCost)
+	}
+	long := strings.Repeat("q", 72)
+	longHash, err := h.Hash(ctx, long)
+	if err != nil {
+		t.Fatalf("Hash(72 bytes) error: %v", err)
+	}
+	if _, err := h.Hash(ctx, long+"q"); err == nil {
+		t.Errorf("Hash(73 bytes) error = nil, want an error (bcrypt would ignore the 73rd byte)")
+	}
+
+	tests := []struct {
+		name, hash, password string
+		want                 bool
+	}{
+		{"right password", hash, pw, true},
+		{"wrong password", hash, pw + "!", false},
+		{"empty password", hash, "", false},
+		{"72 bytes", longHash, long, true},
+		{"73 bytes whose first 72 match", longHash, long + "x", false},
+		{"dummy hash with the dummy's own password", "", "dummy password for timing equality", false},
+		{"dummy hash with an empty password", "", "", false},
+		{"dummy hash with a long password", "", strings.Repeat("d", 100), false},
+	}
+	for _, tt := range tests {
+		got, err := h.Verify(ctx, tt.hash, tt.password)
+		if err != nil || got != tt.want {
+			t.Errorf("Verify(%s) = %v, %v; want %v, nil", tt.name, got, err, tt.want)
+		}
+	}
+	if got, err := h.Verify(ctx, "not a bcrypt hash", pw); err == nil || got {
+		t.Errorf("Verify(malformed hash) = %v, %v; want false and an error", got, err)
+	}
+}
+
+func TestPasswordPolicy(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	tests := []struct {
+		name, email, password string
+		want                  string // a piece of the password problem, or "" for accepted
+	}{
+		{"passphrase", "a1@example.com", "purple-otter-juggles-42", ""},
+		{"8 emoji are 8 characters", "a2@example.com", "🦊🐼🐨🐯🦁🐸🐙🦉", ""},
+		{"7 emoji are too few", "a3@example.com", "🦊🐼🐨🐯🦁🐸🐙", "at least 8 characters"},
+		{"7 ASCII characters", "a4@example.com", "Xq7#pLm", "at least 8 characters"},
+		{"72 bytes", "a5@example.com", strings.Repeat("kT9$", 18), ""},
+		{"73 bytes", "a6@example.com", strings.Repeat("kT9$", 18) + "z", "at most 72 bytes"},
+		{"19 emoji are 76 bytes", "a7@example.com", strings.Repeat("🦊", 19), "at most 72 bytes"},
+		{"invalid UTF-8", "a8@example.com", "abcdefgh\xff", "UTF-8"},
+		{"common", "a9@example.com", "password1", "too common"},
+		{"common in another case", "a10@example.com", "PASSWORD1", "too common"},
+		{"equal to the email", "juniper.falcon@example.com", "Juniper.Falcon@example.com", "email"},
+		{"the email's local part", "juniper.hawk77@example.com", "JUNIPER.HAWK77", "email"},
+		{"trivially guessable", "a11@example.com", "aaaaaaaa", "too easy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := e.svc.Register(context.Background(), tt.email, tt.password, auth.Client{})
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("Register(%q, %q) error = %v, want nil", tt.email, tt.password, err)
+				} else if u.Email != tt.email || u.Role != "user" {
+					t.Errorf("Register(%q, ...) = %+v, want a user with that email and role user", tt.email, u)
+				}
+				return
+			}
+			var verr *auth.ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("Register(%q, %q) error = %v, want a *ValidationError", tt.email, tt.password, err)
+			}
+			if got := verr.Fields["password"]; !strings.Contains(got, tt.want) || len(verr.Fields) != 1 {
+				t.Errorf("Register(%q, %q) fields = %v, want only password containing %q", tt.email, tt.password, verr.Fields, tt.want)
+			}
+		})
+	}
+}
