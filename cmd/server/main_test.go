@@ -657,9 +657,12 @@ func TestRunUnknownCommand(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) || !strings.Contains(err.Error(), "usage:") {
 		t.Fatalf("run(frobnicate) = %v, want an unknown command error with the usage", err)
 	}
-	if err := run(t.Context(), []string{"help"}, mapEnv(nil), strings.NewReader(""), &stdout, &stderr); err != nil ||
-		!strings.Contains(stdout.String(), "keys generate") {
-		t.Errorf("run(help) = %v, stdout %q; want nil and the usage", err, stdout.String())
+	for _, arg := range []string{"help", "-h", "--help"} {
+		var stdout, stderr syncBuffer
+		err := run(t.Context(), []string{arg}, mapEnv(nil), strings.NewReader(""), &stdout, &stderr)
+		if err != nil || !strings.Contains(stdout.String(), "keys generate") {
+			t.Errorf("run(%s) = %v, stdout %q; want nil and the usage", arg, err, stdout.String())
+		}
 	}
 }
 

@@ -485,3 +485,24 @@ func TestAdminLastAdmin(t *testing.T) {
 		expect(t, "last admin GET /api/admin", e.do(req{method: "GET", path: "/api/admin", bearer: b.access}), http.StatusOK, "")
 	})
 }
+
+// A token's iat counts whole seconds: a disable and a re-enable within one second must not
+// deny the tokens of the next login, while the tokens issued before the disable in that same
+// second stay dead.
+func TestAdminReenableWithinTheSameSecond(t *testing.T) {
+	forEachBackend(t, nil, func(t *testing.T, e *testEnv) {
+		_, admin := e.adminLogin("admin@example.com")
+		id := e.register("user@example.com")
+		path := "/api/admin/users/" + id
+		e.clock.Advance(300 * time.Millisecond)
+		before := e.login("user@example.com")
+		e.clock.Advance(400 * time.Millisecond)
+		expect(t, "disable", e.do(req{method: "PATCH", path: path, body: map[string]any{"disabled": true}, bearer: admin.access}), http.StatusOK, "")
+		e.clock.Advance(100 * time.Millisecond)
+		expect(t, "re-enable", e.do(req{method: "PATCH", path: path, body: map[string]any{"disabled": false}, bearer: admin.access}), http.StatusOK, "")
+		e.clock.Advance(100 * time.Millisecond)
+		after := e.login("user@example.com")
+		e.sessionAlive("login after a re-enable in the second of the disable", after)
+		e.sessionDead("session opened before the disable in the same second", before)
+	})
+}
