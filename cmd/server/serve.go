@@ -81,7 +81,8 @@ func newRedis(cfg config.Config) (*redis.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = 2*time.Second, time.Second, time.Second, 2*time.Second
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = time.Second, time.Second, time.Second, 2*time.Second
+	opt.MaxRetries = 1 // a Redis that is gone must not hold requests for long: limits fall back to memory
 	return redis.NewClient(opt), nil
 }
 

@@ -23,20 +23,21 @@ type Hasher struct {
 	cost  int
 	slots chan struct{}
 	wait  time.Duration
-	dummy []byte // a hash of a random password, compared against for unknown emails
+	dummy func() []byte // a hash at the same cost, compared against for unknown emails; made on first use
 }
 
 // NewHasher returns a Hasher using cost, running at most concurrency hashes at once and
-// queueing a caller for at most wait before ErrBusy.
+// queueing a caller for at most wait before ErrBusy. It fails for a cost bcrypt does not accept.
 func NewHasher(cost, concurrency int, wait time.Duration) (*Hasher, error) {
-	if concurrency < 1 {
-		concurrency = 1
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		return nil, fmt.Errorf("bcrypt cost %d is outside %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte("dummy password for timing equality"), cost)
-	if err != nil {
-		return nil, fmt.Errorf("make dummy hash: %w", err)
-	}
-	return &Hasher{cost: cost, slots: make(chan struct{}, concurrency), wait: wait, dummy: dummy}, nil
+	dummy := sync.OnceValue(func() []byte {
+		h, _ := bcrypt.GenerateFromPassword(randomBytes(16), cost) // cannot fail: the cost is checked above
+		return h
+	})
+	go dummy() // ready before the first unknown email, without holding up start-up
+	return &Hasher{cost: cost, slots: make(chan struct{}, max(concurrency, 1)), wait: wait, dummy: dummy}, nil
 }
 
 // acquire takes a slot, or returns ErrBusy after the wait or the context's error.
@@ -76,7 +77,7 @@ func (h *Hasher) Verify(ctx context.Context, hash, password string) (bool, error
 	defer func() { <-h.slots }()
 	target := []byte(hash)
 	if hash == "" {
-		target = h.dummy
+		target = h.dummy()
 	}
 	if len(password) > maxPasswordBytes {
 		_ = bcrypt.CompareHashAndPassword(target, []byte(password[:maxPasswordBytes]))

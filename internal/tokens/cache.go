@@ -15,8 +15,8 @@ const (
 // verifiedCache remembers access tokens whose signature and claims have been checked, so a token
 // presented again skips the signature check (the costly part under RS256, PS256, ES256 and EdDSA);
 // only its expiry is checked again. Entries are keyed by the SHA-256 of the whole token string, so
-// a hit means this exact token was verified before. It is bounded: a full shard first drops its
-// expired entries, then arbitrary ones.
+// a hit means this exact token was verified before. It is bounded: a full shard drops its expired
+// entries, then arbitrary ones down to three quarters.
 type verifiedCache struct {
 	shards [cacheShards]cacheShard
 }
@@ -44,13 +44,14 @@ func (c *verifiedCache) put(key [sha256.Size]byte, claims *AccessClaims, now tim
 		s.m = make(map[[sha256.Size]byte]*AccessClaims)
 	}
 	if len(s.m) >= cacheShardSize {
+		// Sweep once, then make room for a quarter of the shard, so sweeps stay rare.
 		for k, v := range s.m {
 			if !now.Before(v.ExpiresAt.Time) {
 				delete(s.m, k)
 			}
 		}
 		for k := range s.m {
-			if len(s.m) < cacheShardSize {
+			if len(s.m) <= cacheShardSize*3/4 {
 				break
 			}
 			delete(s.m, k)
