@@ -189,9 +189,15 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		s.record(ctx, "rate_limited", "", "", c, map[string]any{"scope": "account", "email": clip(email, 254)})
 		return nil, &LockedError{RetryAfter: wait}
 	}
-	u, err := s.store.UserByEmail(ctx, email)
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
-		return nil, fmt.Errorf("find user: %w", err)
+	var (
+		u   *models.User
+		err error
+	)
+	if validEmail(email) { // no account has a malformed email: spare the lookup, not the bcrypt work
+		u, err = s.store.UserByEmail(ctx, email)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return nil, fmt.Errorf("find user: %w", err)
+		}
 	}
 	hash := ""
 	if u != nil {
@@ -524,8 +530,10 @@ func equalHash(a, b []byte) bool {
 	return len(b) == sha256.Size && subtle.ConstantTimeCompare(a, b) == 1
 }
 
-// clip cuts s to at most n bytes, on a rune boundary.
+// clip makes client-supplied text safe to store: valid UTF-8 without NUL, at most n bytes, cut on
+// a rune boundary.
 func clip(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD") // databases refuse NUL and bad UTF-8
 	if len(s) <= n {
 		return s
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -89,11 +90,15 @@ func handleListUsers(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := map[string]string{}
 		limit, cur := pageQuery(c, p)
+		q := c.Query("q")
+		if !utf8.ValidString(q) || strings.ContainsRune(q, 0) || len(q) > 254 {
+			p["q"] = "must be at most 254 bytes of text"
+		}
 		if len(p) > 0 {
 			middleware.Fail(c, validationError(p))
 			return
 		}
-		users, next, err := svc.ListUsers(c.Request.Context(), models.UserFilter{EmailPrefix: c.Query("q"), After: cur, Limit: limit})
+		users, next, err := svc.ListUsers(c.Request.Context(), models.UserFilter{EmailPrefix: q, After: cur, Limit: limit})
 		if err != nil {
 			middleware.Fail(c, err)
 			return
