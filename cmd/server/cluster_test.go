@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/authserver/authserver/internal/store/storetest"
 )
 
 // clusterEnv returns an environment on a fresh PostgreSQL schema and the test Redis, where only
@@ -16,7 +18,7 @@ func clusterEnv(t *testing.T) map[string]string {
 	if redisURL == "" || os.Getenv("TEST_DATABASE_URL") == "" {
 		t.Skip("TEST_DATABASE_URL and TEST_REDIS_URL are not both set")
 	}
-	env := baseEnv(postgresURL(t))
+	env := baseEnv(storetest.PostgresDSN(t))
 	env["REDIS_URL"] = redisURL
 	env["REVOCATION_SYNC_INTERVAL"] = "1h"
 	env["REFRESH_REUSE_GRACE"] = "0s"
@@ -72,7 +74,7 @@ func TestClusterRedis(t *testing.T) {
 // TestClusterPolling runs two instances without Redis: B learns of a logout on A by polling
 // the database every REVOCATION_SYNC_INTERVAL.
 func TestClusterPolling(t *testing.T) {
-	env := baseEnv(postgresURL(t)) // several instances need PostgreSQL; skips without it
+	env := baseEnv(storetest.PostgresDSN(t)) // several instances need PostgreSQL; skips without it
 	env["REVOCATION_SYNC_INTERVAL"] = "1s"
 	a, b := startServer(t, env), startServer(t, env)
 	ca, cb := newClient(t, a.url), newClient(t, b.url)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -14,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,6 +24,8 @@ import (
 
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+
+	"github.com/authserver/authserver/internal/store/storetest"
 )
 
 // The secrets and the password every test uses. The password passes the password policy.
@@ -78,44 +78,11 @@ func sqliteURL(t *testing.T) string {
 	return "sqlite:" + filepath.Join(t.TempDir(), "auth.db")
 }
 
-// postgresURL creates a schema t_<random> in TEST_DATABASE_URL, drops it in t.Cleanup, and
-// returns TEST_DATABASE_URL with search_path set to it. It skips the test without TEST_DATABASE_URL.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("TEST_DATABASE_URL")
-	if dsn == "" {
-		t.Skip("TEST_DATABASE_URL is not set")
-	}
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatalf("open TEST_DATABASE_URL: %v", err)
-	}
-	schema := "t_" + strings.ReplaceAll(uuid.NewString(), "-", "")
-	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		_ = db.Close()
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		_ = db.Close()
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("parse TEST_DATABASE_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // testDatabaseURL returns a fresh PostgreSQL schema when TEST_DATABASE_URL is set, else a fresh SQLite file.
 func testDatabaseURL(t *testing.T) string {
 	t.Helper()
 	if os.Getenv("TEST_DATABASE_URL") != "" {
-		return postgresURL(t)
+		return storetest.PostgresDSN(t)
 	}
 	return sqliteURL(t)
 }

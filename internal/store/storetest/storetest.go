@@ -34,7 +34,7 @@ func Backends(t testing.TB) []Backend {
 	if dsn := os.Getenv("TEST_DATABASE_URL"); dsn != "" {
 		list = append(list, Backend{Name: store.DriverPostgres, Open: func(t testing.TB) *store.Store {
 			t.Helper()
-			return openPostgres(t, dsn)
+			return openMigrated(t, store.DriverPostgres, PostgresDSN(t))
 		}})
 	}
 	return append(list, Backend{Name: store.DriverSQLite, Open: openSQLite})
@@ -52,10 +52,15 @@ func openSQLite(t testing.TB) *store.Store {
 	return openMigrated(t, store.DriverSQLite, filepath.Join(t.TempDir(), "auth.db"))
 }
 
-// openPostgres creates a schema with a random name, opens a store whose search_path is
-// that schema, and drops the schema in t.Cleanup.
-func openPostgres(t testing.TB, dsn string) *store.Store {
+// PostgresDSN creates a schema with a random name in TEST_DATABASE_URL, drops it (CASCADE)
+// in t.Cleanup, and returns TEST_DATABASE_URL with search_path set to it. It skips the test
+// when TEST_DATABASE_URL is not set.
+func PostgresDSN(t testing.TB) string {
 	t.Helper()
+	dsn := os.Getenv("TEST_DATABASE_URL")
+	if dsn == "" {
+		t.Skip("TEST_DATABASE_URL is not set")
+	}
 	admin, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatalf("open TEST_DATABASE_URL: %v", err)
@@ -70,7 +75,7 @@ func openPostgres(t testing.TB, dsn string) *store.Store {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	return openMigrated(t, store.DriverPostgres, withSearchPath(t, dsn, schema))
+	return withSearchPath(t, dsn, schema)
 }
 
 // withSearchPath adds search_path=schema to a URL or key=value PostgreSQL dsn.
