@@ -4,7 +4,8 @@
 #   - protected-route p99 latency alone and during a login flood;
 #   - login rate against the bcrypt bound (CPUs / time of one hash);
 #   - refresh rate (rotation chains) against pgbench's own transaction rate on the same PostgreSQL.
-# Needs wrk (apt-get install wrk); pgbench and LOAD_DATABASE_URL for the PostgreSQL part.
+# Needs wrk (apt-get install wrk); pgbench and LOAD_DATABASE_URL (a throwaway database: pgbench
+# creates and drops its tables there) for the PostgreSQL part.
 # Usage: scripts/load.sh            (DURATION=10s CONNECTIONS=32 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,7 +74,7 @@ during=$(bench -H "Authorization: Bearer $token" "$base/api/profile" | p99)
 wait $flood
 echo "p99 alone: $alone   p99 during flood: $during"
 logins=$(rps <"$work/flood")
-one=$(go test -run '^$' -bench 'BenchmarkHash$' -benchtime 20x ./internal/auth | awk '/^BenchmarkHash/ {print $3}')
+one=$(LOAD_BCRYPT_COST=$cost go test -run '^$' -bench 'BenchmarkHash$' -benchtime 20x ./internal/auth | awk '/^BenchmarkHash/ {print $3}')
 bound=$(awk -v ns="$one" -v cpus="$(nproc)" 'BEGIN {printf "%.1f", cpus * 1e9 / ns}')
 echo "logins/s: $logins   bcrypt bound (CPUs / one hash of $one ns): $bound/s   ratio $(ratio "$logins" "$bound")"
 
@@ -89,6 +90,8 @@ if [ -n "${LOAD_DATABASE_URL:-}" ]; then
     "$base/api/auth/refresh" | tee "$work/refresh.out" | rps)
   grep 'refresh failures' "$work/refresh.out"
   stop
+  pgbench -i -q -s 1 "$LOAD_DATABASE_URL" >/dev/null 2>&1
   tps=$(pgbench -n -N -c$threads -j$threads -T"${duration%s}" "$LOAD_DATABASE_URL" 2>/dev/null | awk '/^tps/ {print $3}')
+  pgbench -i -I d "$LOAD_DATABASE_URL" >/dev/null 2>&1
   echo "refresh/s: $r   pgbench simple-update tps: $tps   ratio $(ratio "$r" "$tps")"
 fi

@@ -2,8 +2,11 @@ package auth_test
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/authserver/authserver/internal/auth"
 	"github.com/authserver/authserver/internal/store/storetest"
@@ -59,5 +62,23 @@ func BenchmarkRefreshParallel(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "refreshes/s")
 		})
+	}
+}
+
+// BenchmarkHash measures one bcrypt hash at the default cost (12) or LOAD_BCRYPT_COST: the bound
+// of the login rate is CPUs / this time. scripts/load.sh reads it.
+func BenchmarkHash(b *testing.B) {
+	cost := 12
+	if v, err := strconv.Atoi(os.Getenv("LOAD_BCRYPT_COST")); err == nil {
+		cost = v
+	}
+	h, err := auth.NewHasher(cost, 1, time.Minute)
+	if err != nil {
+		b.Fatalf("NewHasher(%d): %v", cost, err)
+	}
+	for b.Loop() {
+		if _, err := h.Hash(context.Background(), "load test pass phrase"); err != nil {
+			b.Fatalf("Hash: %v", err)
+		}
 	}
 }

@@ -319,7 +319,7 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (*Issued,
 	)
 	now := s.now().UTC().Truncate(time.Second)
 	err = s.store.UpdateSession(ctx, claims.SessionID, func(cur *models.Session) ([]models.Revocation, error) {
-		if cur.UserID != claims.Subject || !cur.Active(now, s.set.IdleTimeout) {
+		if cur.UserID != claims.Subject || !cur.Active(now, s.set.IdleTimeout) || cur.User.Disabled {
 			return nil, ErrInvalidRefreshToken
 		}
 		switch {
@@ -359,16 +359,7 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (*Issued,
 		s.record(ctx, "token_reuse_detected", claims.Subject, claims.SessionID, c, nil)
 		return nil, ErrTokenReuse
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
-	if err != nil {
-		if errors.Is(err, models.ErrNotFound) {
-			return nil, ErrInvalidRefreshToken
-		}
-		return nil, fmt.Errorf("find user: %w", err)
-	}
-	if u.Disabled {
-		return nil, ErrInvalidRefreshToken
-	}
+	u := sess.User
 	out, err := s.issue(u, &sess, refresh, maxAge, now, c)
 	if err != nil {
 		return nil, err

@@ -59,6 +59,9 @@ type Session struct {
 	RotatedAt     time.Time
 	RevokedAt     *time.Time
 	RevokeReason  string
+	// User is the session's user (id, email, role, disabled; no password hash), read with the
+	// session by store.UpdateSession; nil elsewhere. It is never written through the session.
+	User *User `gorm:"-"`
 }
 
 // Active reports whether the session can still be used at now, given the idle timeout.

@@ -25,16 +25,30 @@ func (s *Store) CreateSession(ctx context.Context, sess *models.Session) error {
 }
 
 // UpdateSession locks session id for one transaction (SELECT ... FOR UPDATE on PostgreSQL),
-// calls change on it, then saves the session's mutable fields and inserts the revocations
-// change returned (a zero CreatedAt becomes now). An error from change rolls the
-// transaction back and is returned as it is. A missing session is models.ErrNotFound
-// and change is not called.
+// reading its user in the same query into sess.User (id, email, role, disabled), calls change
+// on it, then saves the session's mutable fields and inserts the revocations change returned
+// (a zero CreatedAt becomes now). An error from change rolls the transaction back and is
+// returned as it is. A missing session is models.ErrNotFound and change is not called.
 func (s *Store) UpdateSession(ctx context.Context, id string, change func(sess *models.Session) ([]models.Revocation, error)) error {
 	return s.inTx(ctx, func(tx *gorm.DB) error {
-		var sess models.Session
-		if err := s.forUpdate(tx).Where("id = ?", id).Take(&sess).Error; err != nil {
+		var row struct {
+			models.Session
+			UserEmail    string
+			UserRole     models.Role
+			UserDisabled bool
+		}
+		q := tx.Table("sessions").
+			Select("sessions.*, users.email AS user_email, users.role AS user_role, users.disabled AS user_disabled").
+			Joins("JOIN users ON users.id = sessions.user_id").
+			Where("sessions.id = ?", id)
+		if s.driver == DriverPostgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "sessions"}})
+		}
+		if err := q.Take(&row).Error; err != nil {
 			return translate("lock session", err)
 		}
+		sess := row.Session
+		sess.User = &models.User{ID: sess.UserID, Email: row.UserEmail, Role: row.UserRole, Disabled: row.UserDisabled}
 		revs, err := change(&sess)
 		if err != nil {
 			return err

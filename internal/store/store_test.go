@@ -183,6 +183,9 @@ func TestUpdateSession(t *testing.T) {
 				if got.ID != sess.ID || got.Generation != 0 || string(got.TokenHash) != "hash-0" || got.PrevTokenHash != nil {
 					t.Errorf("change got %+v, want the stored session", got)
 				}
+				if got.User == nil || got.User.ID != u.ID || got.User.Email != u.Email || got.User.Role != u.Role || got.User.Disabled {
+					t.Errorf("change got session user %+v, want %s %s %s enabled", got.User, u.ID, u.Email, u.Role)
+				}
 				got.Generation++
 				got.PrevTokenHash, got.TokenHash = got.TokenHash, []byte("hash-1")
 				got.RotatedAt, got.LastUsedAt = t0, t0
