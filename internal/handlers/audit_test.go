@@ -3,9 +3,7 @@ package handlers_test
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -42,33 +40,6 @@ func (e *testEnv) flushAudit() {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// accessSID returns the sid claim of an access token (read without verifying it).
-func accessSID(t *testing.T, token string) string {
-	t.Helper()
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		t.Fatalf("access token %q is not a JWT", token)
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	var claims struct {
-		SID string `json:"sid"`
-	}
-	if err == nil {
-		err = json.Unmarshal(raw, &claims)
-	}
-	if err != nil || claims.SID == "" {
-		t.Fatalf("access token payload %q: no sid (%v)", raw, err)
-	}
-	return claims.SID
-}
-
-// errorDetails returns the details member of an error response.
-func errorDetails(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
-	t.Helper()
-	d, _ := jsonBody(t, rec)["details"].(map[string]any)
-	return d
 }
 
 // auditPage is one page of GET /api/admin/audit.
@@ -183,7 +154,7 @@ func TestAuditEachActionWritesOneEvent(t *testing.T) {
 			},
 			status: http.StatusOK, typ: "login_succeeded",
 			user:    func(f *auditFixture) string { return f.userID },
-			session: func(e *testEnv, f *auditFixture) string { return accessSID(e.t, f.user.access) },
+			session: func(e *testEnv, f *auditFixture) string { return sidOf(e.t, f.user.access) },
 		},
 		{
 			name: "failed login",
@@ -209,7 +180,7 @@ func TestAuditEachActionWritesOneEvent(t *testing.T) {
 			},
 			status: http.StatusOK, typ: "refresh",
 			user:    func(f *auditFixture) string { return f.userID },
-			session: func(e *testEnv, f *auditFixture) string { return accessSID(e.t, f.user.access) },
+			session: func(e *testEnv, f *auditFixture) string { return sidOf(e.t, f.user.access) },
 		},
 		{
 			name: "reuse detection",
@@ -223,7 +194,7 @@ func TestAuditEachActionWritesOneEvent(t *testing.T) {
 			},
 			status: http.StatusUnauthorized, typ: "token_reuse_detected",
 			user:    func(f *auditFixture) string { return f.userID },
-			session: func(e *testEnv, f *auditFixture) string { return accessSID(e.t, f.user.access) },
+			session: func(e *testEnv, f *auditFixture) string { return sidOf(e.t, f.user.access) },
 		},
 		{
 			name:  "logout",
@@ -233,7 +204,7 @@ func TestAuditEachActionWritesOneEvent(t *testing.T) {
 			},
 			status: http.StatusOK, typ: "logout",
 			user:    func(f *auditFixture) string { return f.userID },
-			session: func(e *testEnv, f *auditFixture) string { return accessSID(e.t, f.user.access) },
+			session: func(e *testEnv, f *auditFixture) string { return sidOf(e.t, f.user.access) },
 		},
 		{
 			name: "logout-all",
@@ -252,11 +223,11 @@ func TestAuditEachActionWritesOneEvent(t *testing.T) {
 				f.user, f.other = e.login("user@example.com"), e.login("user@example.com")
 			},
 			act: func(e *testEnv, f *auditFixture) *httptest.ResponseRecorder {
-				return e.do(req{method: "DELETE", path: "/api/auth/sessions/" + accessSID(e.t, f.other.access), bearer: f.user.access})
+				return e.do(req{method: "DELETE", path: "/api/auth/sessions/" + sidOf(e.t, f.other.access), bearer: f.user.access})
 			},
 			status: http.StatusNoContent, typ: "session_revoked",
 			user:    func(f *auditFixture) string { return f.userID },
-			session: func(e *testEnv, f *auditFixture) string { return accessSID(e.t, f.other.access) },
+			session: func(e *testEnv, f *auditFixture) string { return sidOf(e.t, f.other.access) },
 		},
 		{
 			name: "password change",
@@ -478,8 +449,8 @@ func TestAuditFilters(t *testing.T) {
 		t.Run(tt.query, func(t *testing.T) {
 			rec := e.do(req{method: "GET", path: "/api/admin/audit?" + tt.query, bearer: admin.access})
 			expect(t, "GET /api/admin/audit?"+tt.query, rec, http.StatusBadRequest, "VALIDATION_ERROR")
-			if _, ok := errorDetails(t, rec)[tt.field]; !ok {
-				t.Errorf("GET /api/admin/audit?%s details = %v, want a problem for %s", tt.query, errorDetails(t, rec), tt.field)
+			if _, ok := detailsOf(t, rec)[tt.field]; !ok {
+				t.Errorf("GET /api/admin/audit?%s details = %v, want a problem for %s", tt.query, detailsOf(t, rec), tt.field)
 			}
 		})
 	}

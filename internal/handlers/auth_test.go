@@ -48,7 +48,7 @@ func wantKeys(t *testing.T, what string, m map[string]any, want ...string) {
 }
 
 // detailsOf returns the "details" object of an error body, or nil.
-func detailsOf(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
+func detailsOf(t testing.TB, rec *httptest.ResponseRecorder) map[string]any {
 	t.Helper()
 	d, _ := jsonBody(t, rec)["details"].(map[string]any)
 	return d
@@ -154,7 +154,7 @@ func checkNoStore(t *testing.T, what string, rec *httptest.ResponseRecorder) {
 }
 
 // jwtPart decodes part n (0 header, 1 payload) of a compact JWT without verifying it.
-func jwtPart(t *testing.T, token string, n int) map[string]any {
+func jwtPart(t testing.TB, token string, n int) map[string]any {
 	t.Helper()
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
@@ -172,7 +172,7 @@ func jwtPart(t *testing.T, token string, n int) map[string]any {
 }
 
 // sidOf returns the sid claim of a token.
-func sidOf(t *testing.T, token string) string {
+func sidOf(t testing.TB, token string) string {
 	t.Helper()
 	sid, _ := jwtPart(t, token, 1)["sid"].(string)
 	return sid

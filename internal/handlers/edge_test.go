@@ -444,8 +444,8 @@ func TestWeakPasswords(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := e.do(req{method: "POST", path: "/api/auth/register", body: map[string]string{"email": tt.email, "password": tt.password}})
 			expect(t, "register "+tt.email+" with a "+tt.name+" password", rec, http.StatusBadRequest, "VALIDATION_ERROR")
-			if _, ok := errorDetails(t, rec)["password"]; !ok {
-				t.Errorf("register with a %s password: details = %v, want a password problem", tt.name, errorDetails(t, rec))
+			if _, ok := detailsOf(t, rec)["password"]; !ok {
+				t.Errorf("register with a %s password: details = %v, want a password problem", tt.name, detailsOf(t, rec))
 			}
 		})
 	}

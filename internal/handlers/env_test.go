@@ -72,7 +72,7 @@ type envConfig struct {
 
 // testEnv is a whole HTTP server on a real store, with a settable clock.
 type testEnv struct {
-	t      *testing.T
+	t      testing.TB
 	h      http.Handler
 	clock  *clock
 	store  *store.Store
@@ -90,7 +90,7 @@ const (
 
 // newEnv builds the real server (handlers.NewServer) around a real store. mutate may change
 // the defaults (generous rate limits, 10s reuse grace, registration on, HS256).
-func newEnv(t *testing.T, mutate func(*envConfig)) *testEnv {
+func newEnv(t testing.TB, mutate func(*envConfig)) *testEnv {
 	t.Helper()
 	cfg := envConfig{
 		GeneralMax: 10000, AuthMax: 10000, LoginMaxFailures: 5, ReuseGrace: 10 * time.Second,
@@ -206,7 +206,7 @@ func (e *testEnv) do(r req) *httptest.ResponseRecorder {
 }
 
 // jsonBody decodes a response body into a map.
-func jsonBody(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
+func jsonBody(t testing.TB, rec *httptest.ResponseRecorder) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
@@ -216,7 +216,7 @@ func jsonBody(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
 }
 
 // expect checks a response's status and, for errors, its code.
-func expect(t *testing.T, what string, rec *httptest.ResponseRecorder, status int, code string) {
+func expect(t testing.TB, what string, rec *httptest.ResponseRecorder, status int, code string) {
 	t.Helper()
 	if rec.Code != status {
 		t.Fatalf("%s: status = %d, want %d (body %s)", what, rec.Code, status, rec.Body.String())

@@ -12,10 +12,16 @@ import (
 	"github.com/authserver/authserver/internal/models"
 )
 
+// profileJSON is the body of GET /api/profile.
+type profileJSON struct {
+	Message string `json:"message"`
+	UserID  string `json:"userId"`
+}
+
 // handleProfile serves GET /api/profile.
 func handleProfile() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		c.JSON(http.StatusOK, gin.H{"message": "Your profile", "userId": middleware.ClaimsFrom(c).Subject})
+		c.JSON(http.StatusOK, profileJSON{Message: "Your profile", UserID: middleware.ClaimsFrom(c).Subject})
 	}
 }
 

@@ -1,6 +1,10 @@
 package middleware
 
-import "github.com/gin-gonic/gin"
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
 
 // securityHeaders are the headers helmet sends by default, tightened for a JSON API that
 // serves no documents, scripts or frames.
@@ -23,10 +27,16 @@ var securityHeaders = []struct{ name, value string }{
 // runs, so errors, 404s and 429s carry them too. Strict-Transport-Security is sent even over
 // plain HTTP, since TLS usually ends at a proxy in front of the server.
 func SecurityHeaders() gin.HandlerFunc {
+	// Canonical keys and value slices are made once: setting them is then a map store per header.
+	// The slices are shared by every response; nothing modifies a header value in place.
+	set := make(http.Header, len(securityHeaders))
+	for _, sh := range securityHeaders {
+		set.Set(sh.name, sh.value)
+	}
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
-		for _, sh := range securityHeaders {
-			h.Set(sh.name, sh.value)
+		for k, v := range set {
+			h[k] = v
 		}
 	}
 }

@@ -106,9 +106,10 @@ func (l *Limits) limit(name string, rate limiter.Rate) gin.HandlerFunc {
 			return
 		}
 		reset := secondsUntil(lc.Reset)
-		c.Header("RateLimit-Limit", strconv.FormatInt(lc.Limit, 10))
-		c.Header("RateLimit-Remaining", strconv.FormatInt(lc.Remaining, 10))
-		c.Header("RateLimit-Reset", strconv.FormatInt(reset, 10))
+		h := c.Writer.Header() // canonical keys set directly: this runs on every limited request
+		h["Ratelimit-Limit"] = []string{strconv.FormatInt(lc.Limit, 10)}
+		h["Ratelimit-Remaining"] = []string{strconv.FormatInt(lc.Remaining, 10)}
+		h["Ratelimit-Reset"] = []string{strconv.FormatInt(reset, 10)}
 		if !lc.Reached {
 			return
 		}
