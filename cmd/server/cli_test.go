@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authserver/authserver/internal/logtest"
 )
 
 // runCLI runs the whole program once with args and stdin, and returns its standard output and error.
@@ -14,7 +16,7 @@ func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) (
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr logtest.Buffer
 	err := run(ctx, args, mapEnv(env), strings.NewReader(stdin), &stdout, &stderr)
 	return stdout.String(), err
 }

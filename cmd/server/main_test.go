@@ -26,6 +26,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 
 	"github.com/authserver/authserver/internal/store/storetest"
+
+	"github.com/authserver/authserver/internal/logtest"
 )
 
 // The secrets and the password every test uses. The password passes the password policy.
@@ -34,24 +36,6 @@ const (
 	testRefreshSecret = "7d2b9e4f1a6c8035be47d1f9a2c6e803-refresh-secret"
 	testPassword      = "violet-Lantern-harbor-42"
 )
-
-// syncBuffer is a bytes.Buffer that run may write to while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // mapEnv is a getenv reading a copy of env.
 func mapEnv(env map[string]string) func(string) string {
@@ -110,7 +94,7 @@ func uniqueEmail(name string) string {
 type server struct {
 	url            string
 	args           []string
-	stdout, stderr *syncBuffer
+	stdout, stderr *logtest.Buffer
 	cancel         context.CancelFunc
 	done           chan error
 	once           sync.Once
@@ -128,7 +112,7 @@ func startServer(t *testing.T, env map[string]string, args ...string) *server {
 	port := freePort(t)
 	env["PORT"] = port
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{url: "http://127.0.0.1:" + port, args: args, stdout: &syncBuffer{}, stderr: &syncBuffer{},
+	s := &server{url: "http://127.0.0.1:" + port, args: args, stdout: &logtest.Buffer{}, stderr: &logtest.Buffer{},
 		cancel: cancel, done: make(chan error, 1)}
 	go func() { s.done <- run(ctx, args, mapEnv(env), strings.NewReader(""), s.stdout, s.stderr) }()
 	t.Cleanup(func() {
@@ -586,7 +570,7 @@ func TestRunConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr logtest.Buffer
 			err := run(t.Context(), []string{"serve"}, mapEnv(tt.env), strings.NewReader(""), &stdout, &stderr)
 			if err == nil {
 				t.Fatalf("run(serve) with %v = nil, want a configuration error", tt.env)
@@ -619,13 +603,13 @@ func TestRunConfigErrors(t *testing.T) {
 }
 
 func TestRunUnknownCommand(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr logtest.Buffer
 	err := run(t.Context(), []string{"frobnicate"}, mapEnv(nil), strings.NewReader(""), &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) || !strings.Contains(err.Error(), "usage:") {
 		t.Fatalf("run(frobnicate) = %v, want an unknown command error with the usage", err)
 	}
 	for _, arg := range []string{"help", "-h", "--help"} {
-		var stdout, stderr syncBuffer
+		var stdout, stderr logtest.Buffer
 		err := run(t.Context(), []string{arg}, mapEnv(nil), strings.NewReader(""), &stdout, &stderr)
 		if err != nil || !strings.Contains(stdout.String(), "keys generate") {
 			t.Errorf("run(%s) = %v, stdout %q; want nil and the usage", arg, err, stdout.String())
@@ -637,7 +621,7 @@ func TestRunUnknownCommand(t *testing.T) {
 // after checking the files and their names.
 func generateKey(t *testing.T, alg, dir string) (private, public, kid string) {
 	t.Helper()
-	var stdout, stderr syncBuffer
+	var stdout, stderr logtest.Buffer
 	args := []string{"keys", "generate", "--alg", alg, "--out", dir}
 	if err := run(t.Context(), args, mapEnv(nil), strings.NewReader(""), &stdout, &stderr); err != nil {
 		t.Fatalf("run(%q) = %v, want nil", args, err)

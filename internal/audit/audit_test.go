@@ -1,7 +1,6 @@
 package audit_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -17,27 +16,11 @@ import (
 	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/store"
 	"github.com/authserver/authserver/internal/store/storetest"
+
+	"github.com/authserver/authserver/internal/logtest"
 )
 
 var discard = slog.New(slog.DiscardHandler)
-
-// syncBuffer is a log destination safe for the writer's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // counter reads a counter of m by its metric name.
 func counter(t *testing.T, m *metrics.Metrics, name string) float64 {
@@ -187,7 +170,7 @@ func (f *fakeStore) calls() int {
 
 func TestRunStoreFails(t *testing.T) {
 	m := metrics.New()
-	var logs syncBuffer
+	var logs logtest.Buffer
 	fs := &fakeStore{}
 	w := audit.New(fs, slog.New(slog.NewTextHandler(&logs, nil)), m, 100, time.Hour)
 	stop := run(w)

@@ -21,6 +21,8 @@ import (
 	"github.com/authserver/authserver/internal/store"
 	"github.com/authserver/authserver/internal/store/storetest"
 	"github.com/authserver/authserver/internal/tokens"
+
+	"github.com/authserver/authserver/internal/clocktest"
 )
 
 // t0 is where every test clock starts.
@@ -30,25 +32,6 @@ const (
 	testPassword = "purple-otter-juggles-42"
 	accessTTL    = 15 * time.Minute
 )
-
-// clock is a settable test clock, shared by the service and the token issuer.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // mapGuard is an in-memory auth.LoginGuard. The real one (middleware.LoginGuard) cannot be
 // used here: internal/middleware imports internal/auth, so importing it back would make a cycle.
@@ -96,7 +79,7 @@ func (g *mapGuard) count(email string) int {
 type env struct {
 	svc    *auth.Service
 	store  *store.Store
-	clock  *clock
+	clock  *clocktest.Clock
 	issuer *tokens.Issuer
 	list   *revoke.List
 	guard  *mapGuard
@@ -132,7 +115,7 @@ func newEnv(tb testing.TB, st *store.Store, edit func(*auth.Settings)) *env {
 // newEnvWith builds a service whose auth store is as (st itself, or a wrapper of it).
 func newEnvWith(tb testing.TB, st *store.Store, as auth.Store, set auth.Settings) *env {
 	tb.Helper()
-	clk := &clock{t: t0}
+	clk := clocktest.New(t0)
 	issuer, err := tokens.New(tokens.Options{
 		Algorithm:     "HS256",
 		AccessSecret:  bytes.Repeat([]byte("a"), 32),

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,26 +28,9 @@ import (
 	"github.com/authserver/authserver/internal/store"
 	"github.com/authserver/authserver/internal/store/storetest"
 	"github.com/authserver/authserver/internal/tokens"
+
+	"github.com/authserver/authserver/internal/clocktest"
 )
-
-// clock is a settable test clock shared by the auth service and the token issuer.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // envConfig is what a test may change about the server it gets.
 type envConfig struct {
@@ -74,7 +56,7 @@ type envConfig struct {
 type testEnv struct {
 	t      testing.TB
 	h      http.Handler
-	clock  *clock
+	clock  *clocktest.Clock
 	store  *store.Store
 	svc    *auth.Service
 	issuer *tokens.Issuer
@@ -103,7 +85,7 @@ func newEnv(t testing.TB, mutate func(*envConfig)) *testEnv {
 	if cfg.Store == nil {
 		cfg.Store = storetest.Open(t)
 	}
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := clocktest.New(time.Now().UTC().Truncate(time.Second))
 	o := cfg.Tokens
 	if o.Algorithm == "" {
 		o.Algorithm, o.AccessSecret = "HS256", []byte(testAccessSecret)

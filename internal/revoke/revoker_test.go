@@ -1,12 +1,10 @@
 package revoke_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,25 +14,9 @@ import (
 	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/revoke"
 	"github.com/authserver/authserver/internal/store/storetest"
+
+	"github.com/authserver/authserver/internal/logtest"
 )
-
-// syncBuffer is a log destination safe for the revoker's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var discard = slog.New(slog.DiscardHandler)
 
@@ -204,7 +186,7 @@ func TestRevokerRedisDown(t *testing.T) {
 	st := storetest.Open(t)
 	rc := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 200 * time.Millisecond, MaxRetries: 1})
 	t.Cleanup(func() { _ = rc.Close() })
-	var logs syncBuffer
+	var logs logtest.Buffer
 	l := revoke.NewList()
 	r := revoke.New(l, revoke.Options{
 		Store: st, Redis: rc, SyncInterval: time.Hour,
