@@ -41,6 +41,16 @@ func pageSize(n int) int {
 	return min(n, MaxPageSize)
 }
 
+// page cuts items, fetched with one more than limit, to limit, and returns the cursor of the
+// next page: that of the last item kept, or nil when there is no next page.
+func page[T any](items []T, limit int, cursor func(T) models.Cursor) ([]T, *models.Cursor) {
+	if len(items) <= limit {
+		return items, nil
+	}
+	next := cursor(items[limit-1])
+	return items[:limit], &next
+}
+
 // ListUsers returns a page of users and the cursor of the next page (nil on the last page).
 func (s *Service) ListUsers(ctx context.Context, f models.UserFilter) ([]models.User, *models.Cursor, error) {
 	limit := pageSize(f.Limit)
@@ -50,11 +60,8 @@ func (s *Service) ListUsers(ctx context.Context, f models.UserFilter) ([]models.
 	if err != nil {
 		return nil, nil, fmt.Errorf("list users: %w", err)
 	}
-	if len(users) <= limit {
-		return users, nil, nil
-	}
-	last := users[limit-1]
-	return users[:limit], &models.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+	users, next := page(users, limit, func(u models.User) models.Cursor { return models.Cursor{CreatedAt: u.CreatedAt, ID: u.ID} })
+	return users, next, nil
 }
 
 // UserByEmail returns the user with that email (normalised here), or models.ErrNotFound.
@@ -137,9 +144,6 @@ func (s *Service) AuditEvents(ctx context.Context, f models.AuditFilter) ([]mode
 	if err != nil {
 		return nil, nil, fmt.Errorf("list audit events: %w", err)
 	}
-	if len(events) <= limit {
-		return events, nil, nil
-	}
-	last := events[limit-1]
-	return events[:limit], &models.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+	events, next := page(events, limit, func(e models.AuditEvent) models.Cursor { return models.Cursor{CreatedAt: e.CreatedAt, ID: e.ID} })
+	return events, next, nil
 }
