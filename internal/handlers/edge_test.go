@@ -1,14 +1,12 @@
 package handlers_test
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +16,8 @@ import (
 	"github.com/authserver/authserver/internal/keys"
 	"github.com/authserver/authserver/internal/middleware"
 	"github.com/authserver/authserver/internal/tokens"
+
+	"github.com/authserver/authserver/internal/store/storetest"
 )
 
 const appOrigin = "https://app.example.com"
@@ -264,19 +264,7 @@ func check429(t *testing.T, what string, rec *httptest.ResponseRecorder, limit i
 func limitBackends(t *testing.T, fn func(t *testing.T, r *redis.Client)) {
 	t.Run("memory", func(t *testing.T) { fn(t, nil) })
 	t.Run("redis", func(t *testing.T) {
-		url := os.Getenv("TEST_REDIS_URL")
-		if url == "" {
-			t.Skip("TEST_REDIS_URL is not set")
-		}
-		opts, err := redis.ParseURL(url)
-		if err != nil {
-			t.Fatalf("redis.ParseURL(TEST_REDIS_URL) = %v", err)
-		}
-		r := redis.NewClient(opts)
-		t.Cleanup(func() { _ = r.Close() })
-		if err := r.Ping(context.Background()).Err(); err != nil {
-			t.Fatalf("ping TEST_REDIS_URL: %v", err)
-		}
+		r := storetest.Redis(t)
 		fn(t, r)
 	})
 }

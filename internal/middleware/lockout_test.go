@@ -11,6 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authserver/authserver/internal/middleware"
+
+	"github.com/authserver/authserver/internal/store/storetest"
 )
 
 // guardStores are the ways a LoginGuard can keep its counters: each returns fresh options.
@@ -27,7 +29,7 @@ var guardStores = []struct {
 		return opts
 	}},
 	{"redis", func(t *testing.T) middleware.LimitsOptions {
-		client := redisFromEnv(t)
+		client := storetest.Redis(t)
 		opts := limitsOptions(100, 10)
 		opts.Redis = client
 		opts.Prefix = uniquePrefix(t, client)
@@ -93,7 +95,7 @@ func TestLoginGuardSucceededResetsCount(t *testing.T) {
 }
 
 func TestLoginGuardSharedAndHashedInRedis(t *testing.T) {
-	client := redisFromEnv(t)
+	client := storetest.Redis(t)
 	var logs bytes.Buffer
 	opts := limitsOptions(100, 10)
 	opts.Redis = client

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authserver/authserver/internal/middleware"
+
+	"github.com/authserver/authserver/internal/store/storetest"
 )
 
 // limitsOptions returns options with a 15-minute window and the given maximums, counted in memory.
@@ -53,22 +54,6 @@ func headerInt(t *testing.T, rec *httptest.ResponseRecorder, name string) int64 
 		t.Fatalf("%s = %q, want an integer", name, rec.Header().Get(name))
 	}
 	return n
-}
-
-// redisFromEnv connects to TEST_REDIS_URL, or skips the test when it is not set.
-func redisFromEnv(t *testing.T) *redis.Client {
-	t.Helper()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		t.Skip("TEST_REDIS_URL not set")
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("parse TEST_REDIS_URL: %v", err)
-	}
-	client := redis.NewClient(opts)
-	t.Cleanup(func() { _ = client.Close() })
-	return client
 }
 
 // uniquePrefix returns a Redis key prefix no other test run uses, and deletes its keys at cleanup.
@@ -257,7 +242,7 @@ func TestLimitsRedisUnavailable(t *testing.T) {
 }
 
 func TestLimitsRedisShared(t *testing.T) {
-	client := redisFromEnv(t)
+	client := storetest.Redis(t)
 	var logs bytes.Buffer
 	opts := limitsOptions(100, 2)
 	opts.Redis = client

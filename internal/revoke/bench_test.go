@@ -11,6 +11,8 @@ import (
 
 	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/revoke"
+
+	"github.com/authserver/authserver/internal/store/storetest"
 )
 
 // BenchmarkDenied is the deny-list check every protected request makes, against a list of
@@ -59,7 +61,7 @@ func BenchmarkDenied(b *testing.B) {
 // BenchmarkRedisExists is what the same check would cost with the deny list in Redis: one EXISTS
 // round trip per request (TEST_REDIS_URL).
 func BenchmarkRedisExists(b *testing.B) {
-	rc := testRedis(b)
+	rc := storetest.Redis(b)
 	ctx := context.Background()
 	prefix := "bench:deny:" + uuid.NewString() + ":"
 	for i := range 1000 {

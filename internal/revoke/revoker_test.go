@@ -3,7 +3,6 @@ package revoke_test
 import (
 	"context"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -123,28 +122,9 @@ func TestRevokerPolling(t *testing.T) {
 	waitDenied(t, b, sid2, "other revoker after Publish without Redis")
 }
 
-// testRedis returns a client of TEST_REDIS_URL, or skips the test.
-func testRedis(tb testing.TB) *redis.Client {
-	tb.Helper()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		tb.Skip("TEST_REDIS_URL not set")
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		tb.Fatalf("parse TEST_REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opts)
-	tb.Cleanup(func() { _ = c.Close() })
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		tb.Fatalf("ping TEST_REDIS_URL: %v", err)
-	}
-	return c
-}
-
 func TestRevokerRedis(t *testing.T) {
 	ctx := context.Background()
-	rc := testRedis(t)
+	rc := storetest.Redis(t)
 	st := storetest.Open(t)
 	channel := "test:revocations:" + uuid.NewString()
 	a, b := revoke.NewList(), revoke.NewList()

@@ -242,7 +242,8 @@ func unavailable(err error, pgErr *pgconn.PgError) bool {
 	switch {
 	case errors.As(err, &connErr), errors.As(err, &netErr), errors.Is(err, driver.ErrBadConn),
 		errors.Is(err, sql.ErrConnDone), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNREFUSED),
-		errors.Is(err, syscall.ECONNRESET), errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, context.DeadlineExceeded),
+		pgconn.SafeToRetry(err): // pgx's word for "nothing reached the server", e.g. a closed connection
 		return true
 	case pgErr != nil:
 		// 08: connection exception, 53: insufficient resources, 57P0x: shutting down or starting up.

@@ -16,6 +16,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 
 	"github.com/authserver/authserver/internal/store"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Backend opens fresh, migrated stores of one kind of database.
@@ -111,4 +113,25 @@ func openMigrated(t testing.TB, driver, dsn string) *store.Store {
 		t.Fatalf("migrate %s store: %v", driver, err)
 	}
 	return s
+}
+
+// Redis returns a client of TEST_REDIS_URL that answered a ping, closed in t.Cleanup, or skips
+// the test when TEST_REDIS_URL is not set. Tests share that Redis: give keys and channels a
+// unique prefix.
+func Redis(t testing.TB) *redis.Client {
+	t.Helper()
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		t.Skip("TEST_REDIS_URL is not set")
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("parse TEST_REDIS_URL: %v", err)
+	}
+	c := redis.NewClient(opts)
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Ping(t.Context()).Err(); err != nil {
+		t.Fatalf("ping TEST_REDIS_URL: %v", err)
+	}
+	return c
 }
