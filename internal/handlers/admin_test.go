@@ -42,22 +42,36 @@ func (e *testEnv) adminLogin(email string) (id string, s session) {
 // adminListUsers calls GET /api/admin/users?query and returns the users and nextCursor.
 func (e *testEnv) adminListUsers(bearer, query string) ([]map[string]any, any) {
 	e.t.Helper()
-	rec := e.do(req{method: "GET", path: "/api/admin/users?" + query, bearer: bearer})
-	expect(e.t, "GET /api/admin/users?"+query, rec, http.StatusOK, "")
+	p := e.listPage(bearer, "/api/admin/users?"+query, "users")
+	return p.items, p.next
+}
+
+// listPage is one page of an admin list route.
+type listPage struct {
+	items []map[string]any
+	next  any // the nextCursor member: a string, or nil on the last page
+	raw   string
+}
+
+// listPage calls GET path as bearer, expects 200 and reads the list member and nextCursor.
+func (e *testEnv) listPage(bearer, path, member string) listPage {
+	e.t.Helper()
+	rec := e.do(req{method: "GET", path: path, bearer: bearer})
+	expect(e.t, "GET "+path, rec, http.StatusOK, "")
 	body := jsonBody(e.t, rec)
-	raw, ok := body["users"].([]any)
+	raw, ok := body[member].([]any)
 	if !ok {
-		e.t.Fatalf("GET /api/admin/users?%s: users = %v, want a list", query, body["users"])
+		e.t.Fatalf("GET %s: %s = %v, want a list", path, member, body[member])
 	}
 	next, ok := body["nextCursor"]
 	if !ok {
-		e.t.Fatalf("GET /api/admin/users?%s: no nextCursor member in %s", query, rec.Body.String())
+		e.t.Fatalf("GET %s: no nextCursor member in %s", path, rec.Body.String())
 	}
-	users := make([]map[string]any, len(raw))
-	for i, u := range raw {
-		users[i] = u.(map[string]any)
+	p := listPage{next: next, raw: rec.Body.String()}
+	for _, item := range raw {
+		p.items = append(p.items, item.(map[string]any))
 	}
-	return users, next
+	return p
 }
 
 // postLogin logs email in with password and returns the response.

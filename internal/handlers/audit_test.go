@@ -42,39 +42,17 @@ func (e *testEnv) flushAudit() {
 	}
 }
 
-// auditPage is one page of GET /api/admin/audit.
-type auditPage struct {
-	events []map[string]any
-	next   any
-	raw    string
-}
-
 // auditGet calls GET /api/admin/audit?query as bearer and expects 200.
-func (e *testEnv) auditGet(bearer, query string) auditPage {
+func (e *testEnv) auditGet(bearer, query string) listPage {
 	e.t.Helper()
-	rec := e.do(req{method: "GET", path: "/api/admin/audit?" + query, bearer: bearer})
-	expect(e.t, "GET /api/admin/audit?"+query, rec, http.StatusOK, "")
-	body := jsonBody(e.t, rec)
-	raw, ok := body["events"].([]any)
-	if !ok {
-		e.t.Fatalf("GET /api/admin/audit?%s: events = %v, want a list", query, body["events"])
-	}
-	next, ok := body["nextCursor"]
-	if !ok {
-		e.t.Fatalf("GET /api/admin/audit?%s: no nextCursor member in %s", query, rec.Body.String())
-	}
-	p := auditPage{next: next, raw: rec.Body.String()}
-	for _, ev := range raw {
-		p.events = append(p.events, ev.(map[string]any))
-	}
-	return p
+	return e.listPage(bearer, "/api/admin/audit?"+query, "events")
 }
 
 // auditAll reads every page of GET /api/admin/audit?query (pages of limit), after flushing.
-func (e *testEnv) auditAll(bearer, query string, limit int) []auditPage {
+func (e *testEnv) auditAll(bearer, query string, limit int) []listPage {
 	e.t.Helper()
 	e.flushAudit()
-	var pages []auditPage
+	var pages []listPage
 	cursor := ""
 	for len(pages) < 100 {
 		q := fmt.Sprintf("limit=%d", limit)
@@ -104,7 +82,7 @@ func (e *testEnv) auditEvents(bearer, query string) []map[string]any {
 	e.t.Helper()
 	var all []map[string]any
 	for _, p := range e.auditAll(bearer, query, 200) {
-		all = append(all, p.events...)
+		all = append(all, p.items...)
 	}
 	return all
 }
@@ -423,11 +401,11 @@ func TestAuditFilters(t *testing.T) {
 		pages := e.auditAll(admin.access, "userId="+bob, 2)
 		var sizes []int
 		for i, p := range pages {
-			sizes = append(sizes, len(p.events))
+			sizes = append(sizes, len(p.items))
 			if last := i == len(pages)-1; last != (p.next == nil) {
 				t.Errorf("page %d of %d: nextCursor = %v, want null only on the last page", i+1, len(pages), p.next)
 			}
-			for _, ev := range p.events {
+			for _, ev := range p.items {
 				paged = append(paged, ev["id"].(string))
 			}
 		}
@@ -525,7 +503,7 @@ func TestAuditHoldsNoSecrets(t *testing.T) {
 	var count int
 	for _, p := range e.auditAll(admin.access, "", 5) {
 		haystacks = append(haystacks, p.raw)
-		count += len(p.events)
+		count += len(p.items)
 	}
 	rows, err := e.store.AuditEvents(context.Background(), models.AuditFilter{})
 	if err != nil {
