@@ -128,6 +128,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, er
 	a.revoker = revoke.New(a.list, revoke.Options{
 		Store: a.store, Redis: a.redis, SyncInterval: cfg.RevocationSyncInterval, IdleTimeout: cfg.IdleTimeout,
 		RetainRevoked: cfg.AccessTTL + cfg.Leeway + time.Minute, Log: log,
+		Entries: func(n int) { a.metrics.DenyList.Set(float64(n)) },
 	})
 	a.audit = audit.New(a.store, log, a.metrics, cfg.AuditQueueSize, cfg.AuditRetention)
 	a.limits, err = middleware.NewLimits(middleware.LimitsOptions{

@@ -30,6 +30,8 @@ type Options struct {
 	RetainRevoked time.Duration
 	Log           *slog.Logger
 	Now           func() time.Time // nil = time.Now
+	// Entries, when set, is told the size of the in-memory deny list after each prune.
+	Entries func(n int)
 }
 
 // Revoker keeps a List in step with the store and the other instances.
@@ -144,6 +146,9 @@ func (r *Revoker) syncBounded(ctx context.Context, since time.Time) error {
 func (r *Revoker) prune(ctx context.Context) {
 	now := r.o.Now().UTC()
 	left := r.list.Prune(now)
+	if r.o.Entries != nil {
+		r.o.Entries(left)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	sessions, revs, err := r.o.Store.PurgeExpired(ctx, now, now.Add(-r.o.IdleTimeout), now.Add(-r.o.RetainRevoked))
