@@ -65,18 +65,19 @@ for alg in HS256 RS256 PS256 ES256 EdDSA; do
   printf '%-6s %12s %14s %6s\n' "$alg" "$h" "$p" "$(ratio "$p" "$h")"
 done
 
-echo "== protected-route p99 alone and during a login flood (EdDSA, bcrypt cost $cost)"
-alone=$(bench -H "Authorization: Bearer $token" "$base/api/profile" | p99)
-bench -s scripts/wrk/login.lua "$base/api/auth/login" >"$work/flood" &
+echo "== logins against the bcrypt bound, and protected-route p99 (4 connections) alone and during a login flood (EdDSA, bcrypt cost $cost)"
+probe() { wrk -t1 -c4 -d"$duration" --latency -H "Authorization: Bearer $token" "$base/api/profile"; }
+alone=$(probe | p99)
+logins=$(bench -s scripts/wrk/login.lua "$base/api/auth/login" | rps)
+bench -s scripts/wrk/login.lua "$base/api/auth/login" >/dev/null &
 flood=$!
 sleep 1
-during=$(bench -H "Authorization: Bearer $token" "$base/api/profile" | p99)
+during=$(probe | p99)
 wait $flood
-echo "p99 alone: $alone   p99 during flood: $during"
-logins=$(rps <"$work/flood")
 one=$(LOAD_BCRYPT_COST=$cost go test -run '^$' -bench 'BenchmarkHash$' -benchtime 20x ./internal/auth | awk '/^BenchmarkHash/ {print $3}')
 bound=$(awk -v ns="$one" -v cpus="$(nproc)" 'BEGIN {printf "%.1f", cpus * 1e9 / ns}')
 echo "logins/s: $logins   bcrypt bound (CPUs / one hash of $one ns): $bound/s   ratio $(ratio "$logins" "$bound")"
+echo "profile p99 alone: $alone   during the login flood: $during"
 
 if [ -n "${LOAD_DATABASE_URL:-}" ]; then
   echo "== refresh rotations against PostgreSQL's own transaction rate (-c$threads)"

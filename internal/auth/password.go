@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -18,7 +19,9 @@ import (
 const maxPasswordBytes = 72
 
 // Hasher runs bcrypt with at most a fixed number of hashes at once, so a login flood
-// queues here instead of starving token verification of CPU.
+// queues here instead of starving token verification of CPU. Each hash also runs on an OS
+// thread of its own at a lowered scheduling priority (Linux), so that while hashes keep the
+// cores busy, the kernel still runs request handling first (see cmd/server for the spare P).
 type Hasher struct {
 	cost  int
 	slots chan struct{}
@@ -54,13 +57,32 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 }
 
+// background runs f to completion on a fresh OS thread at a lowered priority. The thread is
+// never handed back to the runtime: it ends with the goroutine, taking its priority with it
+// (an unprivileged process could not raise it again). A new thread costs microseconds; a hash
+// tens of milliseconds.
+func background(f func()) {
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread() // deliberately never unlocked
+		lowerThreadPriority()
+		f()
+		close(done)
+	}()
+	<-done
+}
+
 // Hash returns the bcrypt hash of password, or ErrBusy.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
 	defer func() { <-h.slots }()
-	b, err := bcrypt.GenerateFromPassword([]byte(password), h.cost)
+	var (
+		b   []byte
+		err error
+	)
+	background(func() { b, err = bcrypt.GenerateFromPassword([]byte(password), h.cost) })
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
@@ -80,10 +102,11 @@ func (h *Hasher) Verify(ctx context.Context, hash, password string) (bool, error
 		target = h.dummy()
 	}
 	if len(password) > maxPasswordBytes {
-		_ = bcrypt.CompareHashAndPassword(target, []byte(password[:maxPasswordBytes]))
+		background(func() { _ = bcrypt.CompareHashAndPassword(target, []byte(password[:maxPasswordBytes])) })
 		return false, nil
 	}
-	err := bcrypt.CompareHashAndPassword(target, []byte(password))
+	var err error
+	background(func() { err = bcrypt.CompareHashAndPassword(target, []byte(password)) })
 	if err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) && hash != "" {
 		return false, fmt.Errorf("compare password: %w", err)
 	}
