@@ -57,7 +57,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return err
 		}
-		u, err := svc.CreateUser(ctx, *email, password, models.Role(*role))
+		u, err := svc.CreateUserAs(ctx, by, *email, password, models.Role(*role))
 		if err != nil {
 			return describeCLIError(err)
 		}

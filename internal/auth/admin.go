@@ -64,6 +64,17 @@ func (s *Service) ListUsers(ctx context.Context, f models.UserFilter) ([]models.
 	return users, next, nil
 }
 
+// CreateUserAs creates a user as CreateUser does, for an operator (the command line), and
+// records it as a user_registered event with by as its actor.
+func (s *Service) CreateUserAs(ctx context.Context, by Actor, email, password string, role models.Role) (*models.User, error) {
+	u, err := s.CreateUser(ctx, email, password, role)
+	if err != nil {
+		return nil, err
+	}
+	s.record(ctx, "user_registered", u.ID, "", by.Client, by.detail(map[string]any{"role": role}))
+	return u, nil
+}
+
 // UserByEmail returns the user with that email (normalised here), or models.ErrNotFound.
 func (s *Service) UserByEmail(ctx context.Context, email string) (*models.User, error) {
 	u, err := s.store.UserByEmail(ctx, NormalizeEmail(email))

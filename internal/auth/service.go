@@ -156,7 +156,7 @@ func (s *Service) validateCredentials(email, password string) error {
 }
 
 // CreateUser hashes password and stores a new user with role. Unlike Register it applies no
-// registration switch and writes no audit event (the command line uses it). It fails with
+// registration switch and writes no audit event (CreateUserAs does, for the command line). It fails with
 // a *ValidationError, models.ErrEmailTaken or ErrBusy.
 func (s *Service) CreateUser(ctx context.Context, email, password string, role models.Role) (*models.User, error) {
 	email = NormalizeEmail(email)

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -748,6 +749,37 @@ func TestRefreshAudited(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("token_reuse_detected events = %+v, want exactly one within 10s", events)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestCreateUserAsAudited(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil, nil)
+	by := auth.Actor{Client: auth.Client{UserAgent: "server-cli"}}
+	u, err := e.svc.CreateUserAs(ctx, by, "Ops@Example.com", testPassword, models.RoleAdmin)
+	if err != nil {
+		t.Fatalf("CreateUserAs error: %v", err)
+	}
+	if u.Email != "ops@example.com" || u.Role != models.RoleAdmin {
+		t.Fatalf("CreateUserAs = %s %s, want ops@example.com admin", u.Email, u.Role)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		events, err := e.store.AuditEvents(ctx, models.AuditFilter{UserID: u.ID, Type: "user_registered"})
+		if err != nil {
+			t.Fatalf("AuditEvents error: %v", err)
+		}
+		if len(events) == 1 {
+			var d map[string]any
+			if err := json.Unmarshal([]byte(events[0].Detail), &d); err != nil || d["via"] != "cli" || d["actorId"] != nil || d["role"] != "admin" {
+				t.Errorf("user_registered detail = %s, want via cli, actorId null, role admin", events[0].Detail)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("user_registered events = %+v, want exactly one within 10s", events)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
