@@ -128,10 +128,6 @@ func (s *Service) Register(ctx context.Context, email, password string, c Client
 	if !s.set.AllowRegistration {
 		return nil, ErrRegistrationDisabled
 	}
-	email = NormalizeEmail(email)
-	if err := s.validateCredentials(email, password); err != nil {
-		return nil, err
-	}
 	u, err := s.CreateUser(ctx, email, password, models.RoleUser)
 	if err != nil {
 		return nil, err
@@ -278,8 +274,7 @@ func (s *Service) issue(u *models.User, sess *models.Session, refresh string, ma
 		if len(fgp) != 64 {
 			fgp = hex.EncodeToString(randomBytes(32))
 		}
-		sum := sha256.Sum256([]byte(fgp))
-		in.Fingerprint = hex.EncodeToString(sum[:])
+		in.Fingerprint = tokens.FingerprintHash(fgp)
 	}
 	access, claims, err := s.tokens.IssueAccess(in)
 	if err != nil {
@@ -458,12 +453,9 @@ func (s *Service) EndSession(ctx context.Context, access *tokens.AccessClaims, s
 // ChangePassword replaces the user's password after checking the current one, and ends every
 // other session of the user. It fails with ErrInvalidCredentials, a *ValidationError or ErrBusy.
 func (s *Service) ChangePassword(ctx context.Context, access *tokens.AccessClaims, current, next string, c Client) error {
-	u, err := s.store.UserByID(ctx, access.Subject)
-	if errors.Is(err, models.ErrNotFound) {
-		return ErrUserGone
-	}
+	u, err := s.User(ctx, access.Subject)
 	if err != nil {
-		return fmt.Errorf("find user: %w", err)
+		return err
 	}
 	ok, err := s.hasher.Verify(ctx, u.PasswordHash, current)
 	if err != nil {
@@ -490,9 +482,13 @@ func (s *Service) ChangePassword(ctx context.Context, access *tokens.AccessClaim
 	return nil
 }
 
-// User returns the user with id, or models.ErrNotFound.
+// User returns the user an access token was issued to, or ErrUserGone when it no longer
+// exists (deleted, and this instance has not heard of the revocation yet).
 func (s *Service) User(ctx context.Context, id string) (*models.User, error) {
 	u, err := s.store.UserByID(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, ErrUserGone
+	}
 	if err != nil {
 		return nil, fmt.Errorf("find user %s: %w", id, err)
 	}

@@ -102,9 +102,19 @@ func handleLogin(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
 	}
 }
 
-// refreshRequest is the optional body of refresh, for native clients without cookies.
+// refreshRequest is the optional body of refresh and logout, for native clients without cookies.
 type refreshRequest struct {
 	RefreshToken *string `json:"refreshToken"`
+}
+
+// token returns the refresh token presented: the body's when it has one (inBody), else the
+// cookie's, else "".
+func (r refreshRequest) token(c *gin.Context) (token string, inBody bool) {
+	if r.RefreshToken != nil && *r.RefreshToken != "" {
+		return *r.RefreshToken, true
+	}
+	token, _ = c.Cookie(refreshCookie)
+	return token, false
 }
 
 // handleRefresh serves POST /api/auth/refresh. A token sent in the body is answered in the body too.
@@ -115,10 +125,7 @@ func handleRefresh(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
 			middleware.Fail(c, err)
 			return
 		}
-		token, inBody := refreshFromCookie(c), req.RefreshToken != nil && *req.RefreshToken != ""
-		if inBody {
-			token = *req.RefreshToken
-		}
+		token, inBody := req.token(c)
 		out, err := svc.Refresh(c.Request.Context(), token, clientOf(c))
 		if err != nil {
 			middleware.Fail(c, err)
@@ -139,16 +146,12 @@ func handleLogout(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var req refreshRequest
 		_ = decodeJSON(c, &req, true) // a bad body names no session: logout goes on without it
-		token := refreshFromCookie(c)
-		if req.RefreshToken != nil && *req.RefreshToken != "" {
-			token = *req.RefreshToken
-		}
+		token, _ := req.token(c)
 		if err := svc.Logout(c.Request.Context(), token, middleware.ClaimsFrom(c), clientOf(c)); err != nil {
 			middleware.Fail(c, err)
 			return
 		}
-		cookies.clearRefresh(c)
-		cookies.clearFingerprint(c)
+		cookies.clear(c)
 		c.JSON(http.StatusOK, gin.H{"message": "Logged out"})
 	}
 }
@@ -160,8 +163,7 @@ func handleLogoutAll(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc 
 			middleware.Fail(c, err)
 			return
 		}
-		cookies.clearRefresh(c)
-		cookies.clearFingerprint(c)
+		cookies.clear(c)
 		c.JSON(http.StatusOK, gin.H{"message": "Logged out of all sessions"})
 	}
 }

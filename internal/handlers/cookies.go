@@ -25,11 +25,6 @@ func (s cookieSettings) setRefresh(c *gin.Context, token string, maxAge int) {
 	write(c, &http.Cookie{Name: refreshCookie, Value: token, Path: refreshPath, MaxAge: max(maxAge, 1)}, s.secure)
 }
 
-// clearRefresh expires the refresh cookie with the same name, path and attributes.
-func (s cookieSettings) clearRefresh(c *gin.Context) {
-	write(c, &http.Cookie{Name: refreshCookie, Path: refreshPath, MaxAge: -1}, s.secure)
-}
-
 // setFingerprint sets the token fingerprint cookie (TOKEN_FINGERPRINT) for maxAge seconds. Its
 // __Secure- prefix makes browsers demand Secure, so it is Secure whatever COOKIE_SECURE says
 // (browsers accept Secure cookies from http://localhost).
@@ -39,8 +34,10 @@ func (s cookieSettings) setFingerprint(c *gin.Context, value string, maxAge int)
 	}
 }
 
-// clearFingerprint expires the fingerprint cookie, when fingerprints are on.
-func (s cookieSettings) clearFingerprint(c *gin.Context) {
+// clear expires the refresh cookie and, when fingerprints are on, the fingerprint cookie, with
+// the same names, paths and attributes they were set with.
+func (s cookieSettings) clear(c *gin.Context) {
+	write(c, &http.Cookie{Name: refreshCookie, Path: refreshPath, MaxAge: -1}, s.secure)
 	if s.fingerprint {
 		write(c, &http.Cookie{Name: middleware.FingerprintCookie, Path: "/", MaxAge: -1}, true)
 	}
@@ -53,13 +50,4 @@ func write(c *gin.Context, ck *http.Cookie, secure bool) {
 	ck.Secure = secure
 	ck.SameSite = http.SameSiteStrictMode
 	http.SetCookie(c.Writer, ck)
-}
-
-// refreshFromCookie returns the refresh cookie's value, or "".
-func refreshFromCookie(c *gin.Context) string {
-	v, err := c.Cookie(refreshCookie)
-	if err != nil {
-		return ""
-	}
-	return v
 }

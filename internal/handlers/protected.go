@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -44,9 +43,6 @@ type meJSON struct {
 func handleMe(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		u, err := svc.User(c.Request.Context(), middleware.ClaimsFrom(c).Subject)
-		if errors.Is(err, models.ErrNotFound) {
-			err = middleware.ErrTokenRevoked // deleted, and this instance has not heard yet
-		}
 		if err != nil {
 			middleware.Fail(c, err)
 			return

@@ -2,9 +2,7 @@ package middleware
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -35,7 +33,8 @@ type DenyList interface {
 	Denied(userID, sessionID, tokenID string, issuedAt time.Time) bool
 }
 
-// Users reads a user's current state, for the role check.
+// Users reads the current state of an access token's user, for the role check; a user that
+// no longer exists is an error the error table maps to TOKEN_REVOKED.
 type Users interface {
 	User(ctx context.Context, id string) (*models.User, error)
 }
@@ -84,8 +83,7 @@ func fingerprintMatches(c *gin.Context, want string) bool {
 	if err != nil || fgp == "" || want == "" {
 		return false
 	}
-	sum := sha256.Sum256([]byte(fgp))
-	return subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(want)) == 1
+	return subtle.ConstantTimeCompare([]byte(tokens.FingerprintHash(fgp)), []byte(want)) == 1
 }
 
 // RequireAccessToken lets a request through only with a valid, unrevoked access token, whose
@@ -115,14 +113,12 @@ func OptionalAccessToken(v Verifier, deny DenyList, fingerprint bool) gin.Handle
 }
 
 // RequireRole lets a request through only when the user's CURRENT role, read from the store,
-// is role; the token's role claim is not trusted. A user gone or disabled is TOKEN_REVOKED.
+// is role; the token's role claim is not trusted. A disabled user is TOKEN_REVOKED.
 func RequireRole(users Users, role models.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		claims := ClaimsFrom(c)
 		u, err := users.User(c.Request.Context(), claims.Subject)
 		switch {
-		case errors.Is(err, models.ErrNotFound):
-			Fail(c, ErrTokenRevoked)
 		case err != nil:
 			Fail(c, err)
 		case u.Disabled:

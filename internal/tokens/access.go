@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -114,6 +115,12 @@ func (i *Issuer) expired(claims *AccessClaims, err error) error {
 		return fmt.Errorf("%w: %w", ErrSessionEnded, err)
 	}
 	return err
+}
+
+// FingerprintHash is the fgp claim for a fingerprint cookie value: its SHA-256, in hex.
+func FingerprintHash(fingerprint string) string {
+	sum := sha256.Sum256([]byte(fingerprint))
+	return hex.EncodeToString(sum[:])
 }
 
 // accessKey is the key function of access tokens: it checks typ and picks the key by kid.
