@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authserver/authserver/internal/auth"
 	"github.com/authserver/authserver/internal/middleware"
 )
 
@@ -42,7 +43,7 @@ func decodeJSON(c *gin.Context, v any, optional bool) error {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		if middleware.IsTooLarge(err) {
-			return &middleware.Error{Status: http.StatusRequestEntityTooLarge, Code: "PAYLOAD_TOO_LARGE", Message: "request body is larger than 10 KiB"}
+			return middleware.ErrPayloadTooLarge
 		}
 		return &middleware.Error{Status: http.StatusBadRequest, Code: "INVALID_JSON", Message: "could not read the request body"}
 	}
@@ -112,5 +113,5 @@ func jsonKind(k reflect.Kind) string {
 
 // validationError is a 400 VALIDATION_ERROR listing the problem of each field.
 func validationError(details map[string]string) error {
-	return &middleware.Error{Status: http.StatusBadRequest, Code: "VALIDATION_ERROR", Message: "the request is invalid", Details: details}
+	return &auth.ValidationError{Fields: details}
 }
