@@ -47,7 +47,7 @@ func TestBodyLimit(t *testing.T) {
 			r.POST("/upload", func(c *gin.Context) {
 				b, err := io.ReadAll(c.Request.Body)
 				if middleware.IsTooLarge(err) {
-					middleware.Fail(c, &middleware.Error{Status: http.StatusRequestEntityTooLarge, Code: "PAYLOAD_TOO_LARGE", Message: "request body too large"})
+					middleware.Fail(c, middleware.ErrPayloadTooLarge)
 					return
 				}
 				if err != nil {
