@@ -106,20 +106,13 @@ func (a *Authenticator) Create(t testing.TB, options []byte) []byte {
 	if err != nil {
 		t.Fatalf("marshal public key: %v", err)
 	}
-	return mustJSON(t, map[string]any{
-		"id":                      b64(a.credentialID),
-		"rawId":                   b64(a.credentialID),
-		"type":                    "public-key",
-		"authenticatorAttachment": "platform",
-		"clientExtensionResults":  map[string]any{},
-		"response": map[string]any{
-			"clientDataJSON":     b64(clientData),
-			"attestationObject":  b64(attestation),
-			"authenticatorData":  b64(authData),
-			"transports":         []string{"internal"},
-			"publicKey":          b64(spki),
-			"publicKeyAlgorithm": coseES256,
-		},
+	return a.credential(t, map[string]any{
+		"clientDataJSON":     b64(clientData),
+		"attestationObject":  b64(attestation),
+		"authenticatorData":  b64(authData),
+		"transports":         []string{"internal"},
+		"publicKey":          b64(spki),
+		"publicKeyAlgorithm": coseES256,
 	})
 }
 
@@ -141,18 +134,24 @@ func (a *Authenticator) Get(t testing.TB, options []byte) []byte {
 	if err != nil {
 		t.Fatalf("sign assertion: %v", err)
 	}
+	return a.credential(t, map[string]any{
+		"clientDataJSON":    b64(clientData),
+		"authenticatorData": b64(authData),
+		"signature":         b64(sig),
+		"userHandle":        b64(a.UserHandle),
+	})
+}
+
+// credential wraps an authenticator response in the PublicKeyCredential JSON.
+func (a *Authenticator) credential(t testing.TB, response map[string]any) []byte {
+	t.Helper()
 	return mustJSON(t, map[string]any{
 		"id":                      b64(a.credentialID),
 		"rawId":                   b64(a.credentialID),
 		"type":                    "public-key",
 		"authenticatorAttachment": "platform",
 		"clientExtensionResults":  map[string]any{},
-		"response": map[string]any{
-			"clientDataJSON":    b64(clientData),
-			"authenticatorData": b64(authData),
-			"signature":         b64(sig),
-			"userHandle":        b64(a.UserHandle),
-		},
+		"response":                response,
 	})
 }
 
