@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -52,8 +53,16 @@ func migrationRows(t *testing.T, databaseURL string) int {
 	return n
 }
 
+// withoutSecrets returns env without the JWT secrets, which the command-line tools do not need.
+func withoutSecrets(env map[string]string) map[string]string {
+	env = maps.Clone(env)
+	delete(env, "JWT_ACCESS_SECRET")
+	delete(env, "JWT_REFRESH_SECRET")
+	return env
+}
+
 func TestMigrate(t *testing.T) {
-	env := baseEnv(testDatabaseURL(t))
+	env := withoutSecrets(baseEnv(testDatabaseURL(t)))
 	out, err := runCLI(t, env, "", "migrate")
 	if err != nil || !strings.Contains(out, "migrations applied") {
 		t.Fatalf("run(migrate) = %v, printed %q; want nil and \"migrations applied\"", err, out)
@@ -81,7 +90,7 @@ func TestUserCommands(t *testing.T) {
 	env["REVOCATION_SYNC_INTERVAL"] = "1s"
 	root, bob := uniqueEmail("root"), uniqueEmail("bob")
 
-	createUser(t, env, strings.ToUpper(root), "admin") // stored lower-cased
+	createUser(t, withoutSecrets(env), strings.ToUpper(root), "admin") // stored lower-cased; no JWT secret needed
 	t.Run("existing email", func(t *testing.T) {
 		_, err := runCLI(t, env, "another-Secret-pass-77\n", "user", "create", "--email", root)
 		if err == nil || !strings.Contains(err.Error(), "already exists") {

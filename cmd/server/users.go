@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/authserver/authserver/internal/app"
 	"github.com/authserver/authserver/internal/auth"
 	"github.com/authserver/authserver/internal/models"
 )
@@ -36,28 +37,28 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	if action != "list" && *email == "" {
 		return fmt.Errorf("user %s: --email is required", action)
 	}
-	cfg, err := loadConfig(getenv, true, io.Discard)
+	cfg, err := loadConfig(getenv, commandConfig, io.Discard)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	a, err := build(ctx, cfg, log)
+	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler), app.Overrides{})
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	go a.audit.Run(bg)
-	defer func() { stop(); a.audit.Wait() }()
+	defer a.Close() // after writing the queued audit events
+	if err := a.Start(ctx, false); err != nil {
+		return err
+	}
 
-	svc, by := a.auth, auth.Actor{Client: auth.Client{UserAgent: "server-cli"}}
+	// The operator acts as the zero Principal: the audit trail says "via": "cli".
+	svc, by, cli := a.Auth, auth.Principal{}, auth.Client{UserAgent: "server-cli"}
 	switch action {
 	case "create":
 		password, err := readPassword(stdin)
 		if err != nil {
 			return err
 		}
-		u, err := svc.CreateUserAs(ctx, by, *email, password, models.Role(*role))
+		u, err := svc.CreateUserAs(ctx, by, *email, password, models.Role(*role), cli)
 		if err != nil {
 			return describeCLIError(err)
 		}
@@ -79,7 +80,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		off := action == "disable"
 		patch.Disabled = &off
 	case "delete":
-		if err := svc.DeleteUser(ctx, by, u.ID); err != nil {
+		if err := svc.DeleteUser(ctx, by, u.ID, cli); err != nil {
 			return describeCLIError(err)
 		}
 		fmt.Fprintf(stdout, "deleted %s\n", u.Email)
@@ -87,7 +88,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	default:
 		return fmt.Errorf("user: unknown action %q\n%s", action, usage)
 	}
-	u, err = svc.UpdateUser(ctx, by, u.ID, patch)
+	u, err = svc.UpdateUser(ctx, by, u.ID, patch, cli)
 	if err != nil {
 		return describeCLIError(err)
 	}

@@ -4,6 +4,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -43,16 +44,16 @@ func New(store Store, log *slog.Logger, m *metrics.Metrics, queueSize int, reten
 		retention: retention, now: time.Now, done: make(chan struct{})}
 }
 
-// Record stamps e with an id and time, logs it as one line, and queues it for writing.
-func (w *Writer) Record(ctx context.Context, e models.AuditEvent) {
+// Record stamps e with an id and time, marshals d as its detail, logs it as one line (the detail
+// as a JSON object), and queues it for writing.
+func (w *Writer) Record(ctx context.Context, e models.AuditEvent, d models.AuditDetail) {
 	e.ID = uuid.NewString()
 	e.CreatedAt = w.now().UTC()
-	if e.Detail == "" {
-		e.Detail = "{}"
-	}
-	w.m.AuthEvents.WithLabelValues(e.Type).Inc()
+	detail, _ := json.Marshal(d) // only strings, numbers and booleans: marshalling cannot fail
+	e.Detail = string(detail)
+	w.m.AuthEvents.WithLabelValues(string(e.Type)).Inc()
 	w.log.InfoContext(ctx, "auth event", "event", e.Type, "user_id", e.UserID, "session_id", e.SessionID,
-		"ip", e.IP, "detail", e.Detail)
+		"ip", e.IP, "detail", json.RawMessage(detail))
 	select {
 	case w.queue <- e:
 	default:

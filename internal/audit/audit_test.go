@@ -83,9 +83,9 @@ func TestRecordAndRun(t *testing.T) {
 			user, sid := uuid.NewString(), uuid.NewString()
 			before := time.Now().UTC().Add(-time.Second)
 			ctx := context.Background()
-			w.Record(ctx, models.AuditEvent{Type: "login_succeeded", UserID: user, SessionID: sid, IP: "192.0.2.1", UserAgent: "ua"})
-			w.Record(ctx, models.AuditEvent{Type: "refresh", UserID: user, SessionID: sid, Detail: `{"generation":2}`})
-			w.Record(ctx, models.AuditEvent{Type: "logout", UserID: user, ID: "ignored", CreatedAt: time.Unix(0, 0)})
+			w.Record(ctx, models.AuditEvent{Type: "login_succeeded", UserID: user, SessionID: sid, IP: "192.0.2.1", UserAgent: "ua"}, models.AuditDetail{})
+			w.Record(ctx, models.AuditEvent{Type: models.AuditRefresh, UserID: user, SessionID: sid}, models.AuditDetail{Generation: 2})
+			w.Record(ctx, models.AuditEvent{Type: "logout", UserID: user, ID: "ignored", CreatedAt: time.Unix(0, 0)}, models.AuditDetail{})
 
 			var events []models.AuditEvent
 			waitFor(t, "3 events written", func() bool {
@@ -93,7 +93,7 @@ func TestRecordAndRun(t *testing.T) {
 				return len(events) == 3
 			})
 			after := time.Now().UTC().Add(time.Second)
-			byType := map[string]models.AuditEvent{}
+			byType := map[models.AuditType]models.AuditEvent{}
 			for _, e := range events {
 				if uuid.Validate(e.ID) != nil {
 					t.Errorf("event %s has id %q, want a UUID", e.Type, e.ID)
@@ -129,7 +129,7 @@ func TestRecordQueueFull(t *testing.T) {
 	go func() {
 		defer close(done)
 		for range 5 {
-			w.Record(context.Background(), models.AuditEvent{Type: "login_failed"})
+			w.Record(context.Background(), models.AuditEvent{Type: "login_failed"}, models.AuditDetail{})
 		}
 	}()
 	select {
@@ -176,7 +176,7 @@ func TestRunStoreFails(t *testing.T) {
 	stop := run(w)
 	defer stop()
 	for range 3 {
-		w.Record(context.Background(), models.AuditEvent{Type: "refresh"})
+		w.Record(context.Background(), models.AuditEvent{Type: "refresh"}, models.AuditDetail{})
 	}
 	waitFor(t, "3 events counted as dropped", func() bool { return counter(t, m, droppedMetric) == 3 })
 	if fs.calls() == 0 {
@@ -186,7 +186,7 @@ func TestRunStoreFails(t *testing.T) {
 		t.Errorf("log = %q, want a warning with the store's error", got)
 	}
 	// Still accepting events without blocking after failures.
-	w.Record(context.Background(), models.AuditEvent{Type: "refresh"})
+	w.Record(context.Background(), models.AuditEvent{Type: "refresh"}, models.AuditDetail{})
 	waitFor(t, "the fourth event counted as dropped", func() bool { return counter(t, m, droppedMetric) == 4 })
 	if got := counter(t, m, writtenMetric); got != 0 {
 		t.Errorf("%s = %v, want 0", writtenMetric, got)
@@ -199,7 +199,7 @@ func TestRunDrainsOnCancel(t *testing.T) {
 	w := audit.New(st, discard, m, 100, 24*time.Hour)
 	user := uuid.NewString()
 	for range 5 {
-		w.Record(context.Background(), models.AuditEvent{Type: "refresh", UserID: user})
+		w.Record(context.Background(), models.AuditEvent{Type: "refresh", UserID: user}, models.AuditDetail{})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // stopped before it writes a single batch
@@ -231,7 +231,7 @@ func TestRunCancelDuringWrite(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go w.Run(ctx)
 	user := uuid.NewString()
-	w.Record(context.Background(), models.AuditEvent{Type: "logout", UserID: user})
+	w.Record(context.Background(), models.AuditEvent{Type: "logout", UserID: user}, models.AuditDetail{})
 	select {
 	case <-writing:
 	case <-time.After(10 * time.Second):

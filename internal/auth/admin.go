@@ -9,24 +9,6 @@ import (
 	"github.com/authserver/authserver/internal/models"
 )
 
-// Actor is who performs an admin action: an admin's user id (empty from the command line) and client.
-type Actor struct {
-	ID     string
-	Client Client
-}
-
-// detail is the audit detail of an admin action: the acting admin, or the command line.
-func (a Actor) detail(extra map[string]any) map[string]any {
-	d := map[string]any{"actorId": nil, "via": "cli"}
-	if a.ID != "" {
-		d = map[string]any{"actorId": a.ID, "via": "api"}
-	}
-	for k, v := range extra {
-		d[k] = v
-	}
-	return d
-}
-
 // Page bounds.
 const (
 	DefaultPageSize = 50
@@ -66,12 +48,12 @@ func (s *Service) ListUsers(ctx context.Context, f models.UserFilter) ([]models.
 
 // CreateUserAs creates a user as CreateUser does, for an operator (the command line), and
 // records it as a user_registered event with by as its actor.
-func (s *Service) CreateUserAs(ctx context.Context, by Actor, email, password string, role models.Role) (*models.User, error) {
+func (s *Service) CreateUserAs(ctx context.Context, by Principal, email, password string, role models.Role, c Client) (*models.User, error) {
 	u, err := s.CreateUser(ctx, email, password, role)
 	if err != nil {
 		return nil, err
 	}
-	s.record(ctx, "user_registered", u.ID, "", by.Client, by.detail(map[string]any{"role": role}))
+	s.record(ctx, models.AuditUserRegistered, u.ID, "", c, models.AuditDetail{AuditActor: actorDetail(by), Role: role})
 	return u, nil
 }
 
@@ -84,11 +66,11 @@ func (s *Service) UserByEmail(ctx context.Context, email string) (*models.User, 
 	return u, nil
 }
 
-// UpdateUser changes a user's role and/or disabled flag. Disabling ends every session of the user
+// UpdateUser changes, as by, a user's role and/or disabled flag. Disabling ends every session of the user
 // and makes their access tokens fail at once, on every instance; a demotion takes effect at once
 // because the admin check reads the current role. It fails with a *ValidationError,
 // models.ErrNotFound or models.ErrLastAdmin.
-func (s *Service) UpdateUser(ctx context.Context, by Actor, id string, p models.UserPatch) (*models.User, error) {
+func (s *Service) UpdateUser(ctx context.Context, by Principal, id string, p models.UserPatch, c Client) (*models.User, error) {
 	if uuid.Validate(id) != nil {
 		return nil, models.ErrNotFound
 	}
@@ -101,20 +83,17 @@ func (s *Service) UpdateUser(ctx context.Context, by Actor, id string, p models.
 		return nil, fmt.Errorf("update user %s: %w", id, err)
 	}
 	s.revoker.Publish(ctx, revs)
-	change := map[string]any{}
+	d := models.AuditDetail{AuditActor: actorDetail(by), Disabled: p.Disabled}
 	if p.Role != nil {
-		change["role"] = *p.Role
+		d.Role = *p.Role
 	}
-	if p.Disabled != nil {
-		change["disabled"] = *p.Disabled
-	}
-	s.record(ctx, "user_updated", id, "", by.Client, by.detail(change))
+	s.record(ctx, models.AuditUserUpdated, id, "", c, d)
 	return u, nil
 }
 
-// DeleteUser deletes a user; their sessions and access tokens stop working at once. It fails
+// DeleteUser deletes a user, as by; their sessions and access tokens stop working at once. It fails
 // with models.ErrNotFound or models.ErrLastAdmin.
-func (s *Service) DeleteUser(ctx context.Context, by Actor, id string) error {
+func (s *Service) DeleteUser(ctx context.Context, by Principal, id string, c Client) error {
 	if uuid.Validate(id) != nil {
 		return models.ErrNotFound
 	}
@@ -124,12 +103,12 @@ func (s *Service) DeleteUser(ctx context.Context, by Actor, id string) error {
 		return fmt.Errorf("delete user %s: %w", id, err)
 	}
 	s.revoker.Publish(ctx, revs)
-	s.record(ctx, "user_deleted", id, "", by.Client, by.detail(nil))
+	s.record(ctx, models.AuditUserDeleted, id, "", c, models.AuditDetail{AuditActor: actorDetail(by)})
 	return nil
 }
 
-// EndUserSessions ends every session of a user, for an admin. It fails with models.ErrNotFound.
-func (s *Service) EndUserSessions(ctx context.Context, by Actor, id string) error {
+// EndUserSessions ends every session of a user, as by (an admin). It fails with models.ErrNotFound.
+func (s *Service) EndUserSessions(ctx context.Context, by Principal, id string, c Client) error {
 	if uuid.Validate(id) != nil {
 		return models.ErrNotFound
 	}
@@ -137,12 +116,12 @@ func (s *Service) EndUserSessions(ctx context.Context, by Actor, id string) erro
 		return fmt.Errorf("find user %s: %w", id, err)
 	}
 	now := s.now().UTC()
-	revs, err := s.store.EndSessions(ctx, models.SessionFilter{UserID: id}, "admin", now, s.denyUntil(now))
+	revs, err := s.store.EndSessions(ctx, models.SessionFilter{UserID: id}, models.ReasonEndedByAdmin, now, s.denyUntil(now))
 	if err != nil {
 		return fmt.Errorf("end sessions of user %s: %w", id, err)
 	}
 	s.revoker.Publish(ctx, revs)
-	s.record(ctx, "session_revoked", id, "", by.Client, by.detail(map[string]any{"sessions": len(revs)}))
+	s.record(ctx, models.AuditSessionRevoked, id, "", c, models.AuditDetail{AuditActor: actorDetail(by), Sessions: count(len(revs))})
 	return nil
 }
 

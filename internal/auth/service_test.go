@@ -5,18 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/crypto/bcrypt"
 
-	"github.com/authserver/authserver/internal/audit"
+	"github.com/authserver/authserver/internal/app"
+	"github.com/authserver/authserver/internal/app/apptest"
 	"github.com/authserver/authserver/internal/auth"
-	"github.com/authserver/authserver/internal/metrics"
+	"github.com/authserver/authserver/internal/middleware"
 	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/revoke"
 	"github.com/authserver/authserver/internal/store"
@@ -34,48 +33,6 @@ const (
 	accessTTL    = 15 * time.Minute
 )
 
-// mapGuard is an in-memory auth.LoginGuard. The real one (middleware.LoginGuard) cannot be
-// used here: internal/middleware imports internal/auth, so importing it back would make a cycle.
-// It blocks an email after max failures, until Succeeded.
-type mapGuard struct {
-	mu       sync.Mutex
-	max      int
-	failures map[string]int
-}
-
-func newMapGuard(maxFailures int) *mapGuard {
-	return &mapGuard{max: maxFailures, failures: map[string]int{}}
-}
-
-func (g *mapGuard) Blocked(_ context.Context, email string) (time.Duration, bool, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.failures[email] >= g.max {
-		return time.Minute, true, nil
-	}
-	return 0, false, nil
-}
-
-func (g *mapGuard) Failed(_ context.Context, email string) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.failures[email]++
-	return nil
-}
-
-func (g *mapGuard) Succeeded(_ context.Context, email string) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	delete(g.failures, email)
-	return nil
-}
-
-func (g *mapGuard) count(email string) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.failures[email]
-}
-
 // env is an auth.Service on real parts: a store, a token issuer, a revocation list and an audit writer.
 type env struct {
 	svc    *auth.Service
@@ -83,7 +40,7 @@ type env struct {
 	clock  *clocktest.Clock
 	issuer *tokens.Issuer
 	list   *revoke.List
-	guard  *mapGuard
+	guard  auth.LoginGuard
 }
 
 // defaultSettings are the policy knobs tests start from.
@@ -113,40 +70,19 @@ func newEnv(tb testing.TB, st *store.Store, edit func(*auth.Settings)) *env {
 	return newEnvWith(tb, st, st, set)
 }
 
-// newEnvWith builds a service whose auth store is as (st itself, or a wrapper of it).
+// newEnvWith builds a service through app.New (apptest.New) on st, whose auth store is as (st
+// itself, or a wrapper of it), with the policy of set, three failed logins before a lockout and
+// a stopped test clock.
 func newEnvWith(tb testing.TB, st *store.Store, as auth.Store, set auth.Settings) *env {
 	tb.Helper()
 	clk := clocktest.New(t0)
-	issuer, err := tokens.New(tokens.Options{
-		Algorithm:     "HS256",
-		AccessSecret:  bytes.Repeat([]byte("a"), 32),
-		RefreshSecret: bytes.Repeat([]byte("r"), 32),
-		Issuer:        "https://auth.test",
-		Audience:      "api.test",
-		AccessTTL:     accessTTL,
-		Leeway:        set.Leeway,
-		Now:           clk.Now,
-	})
-	if err != nil {
-		tb.Fatalf("tokens.New: %v", err)
-	}
-	hasher, err := auth.NewHasher(bcrypt.MinCost, 4, time.Minute)
-	if err != nil {
-		tb.Fatalf("NewHasher: %v", err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	list := revoke.NewList()
-	rv := revoke.New(list, revoke.Options{Store: st, SyncInterval: time.Hour, Log: log, Now: clk.Now})
-	w := audit.New(st, log, metrics.New(), 4096, 24*time.Hour)
-	ctx, cancel := context.WithCancel(context.Background())
-	go w.Run(ctx)
-	tb.Cleanup(func() { cancel(); w.Wait() }) // runs before the store closes
-	guard := newMapGuard(3)
-	svc := auth.New(auth.Deps{
-		Store: as, Tokens: issuer, Hasher: hasher, Revoker: rv, Audit: w, Guard: guard,
-		Log: log, Settings: set, Now: clk.Now,
-	})
-	return &env{svc: svc, store: st, clock: clk, issuer: issuer, list: list, guard: guard}
+	c := apptest.Config(tb)
+	c.Issuer, c.Audience, c.AccessTTL = "https://auth.test", "api.test", accessTTL
+	c.RefreshTTL, c.ReuseGrace, c.IdleTimeout, c.MaxLifetime = set.RefreshTTL, set.ReuseGrace, set.IdleTimeout, set.MaxLifetime
+	c.Leeway, c.PasswordMinLength, c.AllowRegistration, c.TokenFingerprint = set.Leeway, set.PasswordMinLength, set.AllowRegistration, set.Fingerprint
+	c.LoginMaxFailures, c.BcryptConcurrency = 3, 4
+	a := apptest.New(tb, c, nil, app.Overrides{Now: clk.Now, Store: st, AuthStore: as})
+	return &env{svc: a.Auth, store: st, clock: clk, issuer: a.Tokens, list: a.DenyList, guard: a.Limits.LoginGuard()}
 }
 
 // register creates a user with testPassword and a unique email.
@@ -512,18 +448,18 @@ func (c *crashStore) setCrash(on bool) {
 	c.crash = on
 }
 
-func (c *crashStore) UpdateSession(ctx context.Context, id string, change func(*models.Session) ([]models.Revocation, error)) error {
+func (c *crashStore) UpdateSession(ctx context.Context, id string, change func(*models.Session) (bool, []models.Revocation, error)) error {
 	c.mu.Lock()
 	crash := c.crash
 	c.mu.Unlock()
 	if !crash {
 		return c.Store.UpdateSession(ctx, id, change)
 	}
-	return c.Store.UpdateSession(ctx, id, func(s *models.Session) ([]models.Revocation, error) {
-		if _, err := change(s); err != nil {
-			return nil, err
+	return c.Store.UpdateSession(ctx, id, func(s *models.Session) (bool, []models.Revocation, error) {
+		if _, _, err := change(s); err != nil {
+			return false, nil, err
 		}
-		return nil, errCrash
+		return false, nil, errCrash
 	})
 }
 
@@ -631,7 +567,7 @@ func TestLoginDisabled(t *testing.T) {
 	u := e.register(t)
 	out := e.login(t, u)
 	disabled := true
-	if _, err := e.svc.UpdateUser(ctx, auth.Actor{}, u.ID, models.UserPatch{Disabled: &disabled}); err != nil {
+	if _, err := e.svc.UpdateUser(ctx, auth.Principal{}, u.ID, models.UserPatch{Disabled: &disabled}, auth.Client{}); err != nil {
 		t.Fatalf("UpdateUser(disable) error: %v", err)
 	}
 	if got, err := e.svc.Login(ctx, u.Email, "wrong-password-123", auth.Client{}); !errors.Is(err, auth.ErrInvalidCredentials) {
@@ -657,25 +593,30 @@ func TestLoginLockout(t *testing.T) {
 			t.Fatalf("failed Login %d error = %v, want ErrInvalidCredentials", i+1, err)
 		}
 	}
-	if n := e.guard.count(u.Email); n != 3 {
-		t.Fatalf("guard counted %d failures for %s, want 3", n, u.Email)
+	if _, blocked, err := e.guard.Blocked(ctx, u.Email); err != nil || !blocked {
+		t.Fatalf("guard after 3 failures: Blocked(%s) = %v, %v; want true, nil", u.Email, blocked, err)
 	}
 	_, err := e.svc.Login(ctx, strings.ToUpper(u.Email), testPassword, auth.Client{})
 	var locked *auth.LockedError
-	if !errors.As(err, &locked) || locked.RetryAfter != time.Minute {
-		t.Fatalf("Login(locked email, right password) error = %v, want *LockedError with RetryAfter 1m", err)
+	if !errors.As(err, &locked) || locked.RetryAfter < time.Second || locked.RetryAfter > 15*time.Minute {
+		t.Fatalf("Login(locked email, right password) error = %v, want *LockedError with RetryAfter within the 15m window", err)
 	}
-	if n := e.guard.count(u.Email); n != 3 {
-		t.Errorf("a refused login changed the failure count to %d, want 3", n)
+	if _, blocked, err := e.guard.Blocked(ctx, u.Email); err != nil || !blocked {
+		t.Errorf("after a refused login with the right password, Blocked(%s) = %v, %v; want still true", u.Email, blocked, err)
 	}
 
 	other := e.register(t)
 	if _, err := e.svc.Login(ctx, other.Email, "wrong-password-x", auth.Client{}); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("failed Login error = %v, want ErrInvalidCredentials", err)
 	}
-	e.login(t, other)
-	if n := e.guard.count(other.Email); n != 0 {
-		t.Errorf("after a successful login the guard holds %d failures, want 0", n)
+	for range 2 { // two more failures would lock other, had the success not reset its count
+		e.login(t, other)
+		if _, err := e.svc.Login(ctx, other.Email, "wrong-password-y", auth.Client{}); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("failed Login error = %v, want ErrInvalidCredentials", err)
+		}
+	}
+	if _, blocked, err := e.guard.Blocked(ctx, other.Email); err != nil || blocked {
+		t.Errorf("after failures separated by successful logins, Blocked = %v, %v; want false: a success resets the count", blocked, err)
 	}
 }
 
@@ -687,14 +628,14 @@ func TestChangePassword(t *testing.T) {
 			u := e.register(t)
 			current := e.login(t, u)
 			other := e.login(t, u)
-			claims := e.accessClaims(t, current)
+			me := middleware.PrincipalOf(e.accessClaims(t, current))
 
 			const next = "velvet-harbor-lantern-19"
-			if err := e.svc.ChangePassword(ctx, claims, "wrong-current-pass", next, auth.Client{}); !errors.Is(err, auth.ErrInvalidCredentials) {
+			if err := e.svc.ChangePassword(ctx, me, "wrong-current-pass", next, auth.Client{}); !errors.Is(err, auth.ErrInvalidCredentials) {
 				t.Errorf("ChangePassword(wrong current) error = %v, want ErrInvalidCredentials", err)
 			}
 			var verr *auth.ValidationError
-			if err := e.svc.ChangePassword(ctx, claims, testPassword, "short", auth.Client{}); !errors.As(err, &verr) || verr.Fields["newPassword"] == "" {
+			if err := e.svc.ChangePassword(ctx, me, testPassword, "short", auth.Client{}); !errors.As(err, &verr) || verr.Fields["newPassword"] == "" {
 				t.Errorf("ChangePassword(too short) error = %v, want a ValidationError on newPassword", err)
 			}
 			if e.denied(u, other.SessionID) {
@@ -702,7 +643,7 @@ func TestChangePassword(t *testing.T) {
 			}
 
 			e.clock.Advance(time.Minute)
-			if err := e.svc.ChangePassword(ctx, claims, testPassword, next, auth.Client{}); err != nil {
+			if err := e.svc.ChangePassword(ctx, me, testPassword, next, auth.Client{}); err != nil {
 				t.Fatalf("ChangePassword error: %v", err)
 			}
 			if e.denied(u, current.SessionID) {
@@ -757,8 +698,7 @@ func TestRefreshAudited(t *testing.T) {
 func TestCreateUserAsAudited(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, nil, nil)
-	by := auth.Actor{Client: auth.Client{UserAgent: "server-cli"}}
-	u, err := e.svc.CreateUserAs(ctx, by, "Ops@Example.com", testPassword, models.RoleAdmin)
+	u, err := e.svc.CreateUserAs(ctx, auth.Principal{}, "Ops@Example.com", testPassword, models.RoleAdmin, auth.Client{UserAgent: "server-cli"})
 	if err != nil {
 		t.Fatalf("CreateUserAs error: %v", err)
 	}

@@ -19,11 +19,12 @@ type Store interface {
 
 	// CreateSession inserts s.
 	CreateSession(ctx context.Context, s *models.Session) error
-	// UpdateSession locks session id for one transaction (SELECT ... FOR UPDATE on PostgreSQL),
-	// calls change on it, then saves the session and inserts the revocations change returned.
-	// An error from change rolls the transaction back and is returned unwrapped-compatible
-	// (errors.Is works). A missing session is models.ErrNotFound and change is not called.
-	UpdateSession(ctx context.Context, id string, change func(s *models.Session) ([]models.Revocation, error)) error
+	// UpdateSession locks session id for one transaction (SELECT ... FOR UPDATE on PostgreSQL) and
+	// calls change on it; when change says save, it saves the session and inserts the revocations
+	// change returned, else it writes nothing. An error from change rolls the transaction back and
+	// is returned so that errors.Is works. A missing session is models.ErrNotFound and change is
+	// not called.
+	UpdateSession(ctx context.Context, id string, change func(s *models.Session) (save bool, revs []models.Revocation, err error)) error
 	// ActiveSessions lists the user's sessions that are not revoked, not past ExpiresAt at now
 	// and used after idleSince, newest first.
 	ActiveSessions(ctx context.Context, userID string, now, idleSince time.Time) ([]models.Session, error)
@@ -31,9 +32,9 @@ type Store interface {
 	// the same transaction inserts a session revocation (Subject the session id, ExpiresAt denyUntil,
 	// CreatedAt at) for each one plus extra (a zero CreatedAt becomes at). It returns the revocations
 	// it inserted (possibly none), for the caller to publish. f must name an ID or a UserID.
-	EndSessions(ctx context.Context, f models.SessionFilter, reason string, at, denyUntil time.Time, extra ...models.Revocation) ([]models.Revocation, error)
+	EndSessions(ctx context.Context, f models.SessionFilter, reason models.RevokeReason, at, denyUntil time.Time, extra ...models.Revocation) ([]models.Revocation, error)
 	// ChangePassword sets the user's password hash and ends every other session of the user
-	// (as EndSessions with ExceptID keepSessionID, reason "password_changed"), in one transaction.
+	// (as EndSessions with ExceptID keepSessionID, reason models.ReasonPasswordChanged), in one transaction.
 	// It returns the revocations it inserted, or models.ErrNotFound for an unknown user.
 	ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at, denyUntil time.Time) ([]models.Revocation, error)
 

@@ -4,22 +4,15 @@ package config
 import (
 	"crypto"
 	"errors"
-	"fmt"
 	"math"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/authserver/authserver/internal/keys"
-)
-
-// The values of Config.DatabaseDriver.
-const (
-	DriverSQLite   = "sqlite"
-	DriverPostgres = "postgres"
+	"github.com/authserver/authserver/internal/models"
 )
 
 // Config holds every setting of the server, parsed and validated by Load.
@@ -46,10 +39,10 @@ type Config struct {
 	LoginMaxFailures   int           // LOGIN_MAX_FAILURES
 	LoginFailureWindow time.Duration // LOGIN_FAILURE_WINDOW
 
-	Port           int    // PORT
-	DatabaseDriver string // DriverSQLite or DriverPostgres, from DATABASE_URL
-	DatabaseDSN    string // for sqlite: a file path (default "data/auth.db"); for postgres: the URL as given
-	RedisURL       string // REDIS_URL; "" means in-memory rate limits and revocations
+	Port           int           // PORT
+	DatabaseDriver models.Driver // from DATABASE_URL
+	DatabaseDSN    string        // for sqlite: a file path (default "data/auth.db"); for postgres: the URL as given
+	RedisURL       string        // REDIS_URL; "" means in-memory rate limits and revocations
 
 	ClientURLs     []string // CLIENT_URL as normalised origins "scheme://host[:port]"
 	CookieSecure   bool     // COOKIE_SECURE
@@ -67,6 +60,9 @@ type Config struct {
 	AuditRetention   time.Duration // AUDIT_RETENTION
 	AuditQueueSize   int           // AUDIT_QUEUE_SIZE
 	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT
+
+	// Tokenless is set by LoadCommand: no JWT secret or key was read, so no token can be issued.
+	Tokenless bool
 }
 
 const (
@@ -94,7 +90,15 @@ var placeholderSecrets = []string{
 // and checks every rule. It returns all problems at once, joined with errors.Join, one line each,
 // each starting with the variable's name; no line holds a secret's value.
 // It also reads the key files named by JWT_PRIVATE_KEY_FILE and JWT_VERIFY_KEY_FILES.
-func Load(getenv func(string) string) (Config, error) {
+func Load(getenv func(string) string) (Config, error) { return load(getenv, true) }
+
+// LoadCommand reads the settings the command-line tools need (migrate, user ...) as Load does,
+// except the JWT secrets and key files, which it neither reads nor requires: the Config it
+// returns is Tokenless.
+func LoadCommand(getenv func(string) string) (Config, error) { return load(getenv, false) }
+
+// load reads every setting; withTokens says whether the JWT secrets and key files are read too.
+func load(getenv func(string) string, withTokens bool) (Config, error) {
 	l := &loader{getenv: getenv}
 	c := Config{
 		Algorithm: l.algorithm(),
@@ -132,109 +136,17 @@ func Load(getenv func(string) string) (Config, error) {
 		AuditQueueSize:   l.number("AUDIT_QUEUE_SIZE", 4096, 1, 1_000_000),
 		ShutdownTimeout:  l.positiveDuration("SHUTDOWN_TIMEOUT", 15*time.Second, 10*time.Minute),
 	}
-	c.AccessSecret, c.RefreshSecret = l.secrets(c.Algorithm)
-	c.SigningKey, c.VerifyKeys = l.keyFiles(c.Algorithm)
+	if withTokens {
+		c.AccessSecret, c.RefreshSecret = l.secrets(c.Algorithm)
+		c.SigningKey, c.VerifyKeys = l.keyFiles(c.Algorithm)
+	} else {
+		c.Tokenless = true
+	}
 	c.DatabaseDriver, c.DatabaseDSN = l.database()
 	if err := errors.Join(l.problems...); err != nil {
 		return Config{}, err
 	}
 	return c, nil
-}
-
-// loader reads variables and collects every problem it finds in them.
-type loader struct {
-	getenv   func(string) string
-	problems []error
-}
-
-// fail records a problem with the variable name.
-func (l *loader) fail(name, format string, args ...any) {
-	l.problems = append(l.problems, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
-}
-
-// value returns the variable name without surrounding spaces.
-func (l *loader) value(name string) string {
-	return strings.TrimSpace(l.getenv(name))
-}
-
-// text returns the variable name, or def when it is empty.
-func (l *loader) text(name, def string) string {
-	if v := l.value(name); v != "" {
-		return v
-	}
-	return def
-}
-
-// number returns the variable name as an integer in lo..hi, or def when it is empty.
-// hi = math.MaxInt means no upper bound.
-func (l *loader) number(name string, def, lo, hi int) int {
-	v := l.value(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	switch {
-	case err != nil:
-		l.fail(name, "%q is not a whole number", v)
-	case hi == math.MaxInt && n < lo:
-		l.fail(name, "must be at least %d", lo)
-	case n < lo || n > hi:
-		l.fail(name, "must be between %d and %d", lo, hi)
-	default:
-		return n
-	}
-	return def
-}
-
-// boolean returns the variable name as strconv.ParseBool reads it, or def when it is empty.
-func (l *loader) boolean(name string, def bool) bool {
-	v := l.value(name)
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		l.fail(name, "%q is not a boolean (use true or false)", v)
-		return def
-	}
-	return b
-}
-
-// duration returns the variable name as a duration in 0..hi, or def when it is empty.
-func (l *loader) duration(name string, def, hi time.Duration) time.Duration {
-	d, ok := l.parsedDuration(name, def)
-	if ok && d > hi {
-		l.fail(name, "must be at most %s", formatDuration(hi))
-	}
-	return d
-}
-
-// positiveDuration returns the variable name as a duration above 0 and at most hi, or def when it is empty.
-func (l *loader) positiveDuration(name string, def, hi time.Duration) time.Duration {
-	d, ok := l.parsedDuration(name, def)
-	if ok && (d == 0 || d > hi) {
-		l.fail(name, "must be more than 0s and at most %s", formatDuration(hi))
-	}
-	return d
-}
-
-// parsedDuration returns the variable name parsed by parseDuration, or def when it is empty.
-// It reports false after recording a problem.
-func (l *loader) parsedDuration(name string, def time.Duration) (time.Duration, bool) {
-	v := l.value(name)
-	if v == "" {
-		return def, true
-	}
-	d, ok := parseDuration(v)
-	switch {
-	case !ok:
-		l.fail(name, "%q is not a duration (use the units s, m, h and d, as in 15m, 7d or 1h30m)", v)
-	case d < 0:
-		l.fail(name, "%q is negative", v)
-	default:
-		return d, true
-	}
-	return def, false
 }
 
 // algorithm returns JWT_ALGORITHM, or "" after recording a problem when it is not supported.
@@ -291,7 +203,7 @@ func distinctRunes(s string) int {
 }
 
 // database returns the driver and DSN that DATABASE_URL names.
-func (l *loader) database() (driver, dsn string) {
+func (l *loader) database() (driver models.Driver, dsn string) {
 	const name = "DATABASE_URL"
 	raw := l.value(name)
 	driver, dsn, ok := parseDatabaseURL(raw)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/authserver/authserver/internal/config"
 	"github.com/authserver/authserver/internal/keys"
+	"github.com/authserver/authserver/internal/models"
 )
 
 const (
@@ -49,7 +50,7 @@ func defaults() config.Config {
 		LoginMaxFailures:       5,
 		LoginFailureWindow:     15 * time.Minute,
 		Port:                   3000,
-		DatabaseDriver:         config.DriverSQLite,
+		DatabaseDriver:         models.DriverSQLite,
 		DatabaseDSN:            "data/auth.db",
 		CookieSecure:           true,
 		BcryptCost:             12,
@@ -71,6 +72,38 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if want := defaults(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Load(minimal env) =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestLoadCommand(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+	}{
+		{"no secrets", map[string]string{}},
+		{"placeholder secrets and an unreadable key file", map[string]string{
+			"JWT_ACCESS_SECRET": "short", "JWT_ALGORITHM": "RS256", "JWT_PRIVATE_KEY_FILE": "/nonexistent/key.pem",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := config.LoadCommand(func(k string) string { return tt.env[k] })
+			if err != nil {
+				t.Fatalf("LoadCommand(%v) error = %v, want nil: the command line needs no JWT secrets", tt.env, err)
+			}
+			if !got.Tokenless || got.AccessSecret != "" || got.RefreshSecret != "" || got.SigningKey != nil {
+				t.Errorf("LoadCommand(%v) = Tokenless %v, secrets %q %q, key %v; want Tokenless and no secret or key",
+					tt.env, got.Tokenless, got.AccessSecret, got.RefreshSecret, got.SigningKey)
+			}
+		})
+	}
+	if _, err := config.LoadCommand(func(k string) string { return map[string]string{"PORT": "0"}[k] }); err == nil {
+		t.Errorf("LoadCommand(PORT=0) error = nil, want the other settings still checked")
+	}
+	want := defaults()
+	want.AccessSecret, want.RefreshSecret, want.Tokenless = "", "", true
+	if got, err := config.LoadCommand(func(string) string { return "" }); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("LoadCommand(empty env) = %+v, %v; want the defaults without secrets", got, err)
 	}
 }
 
@@ -125,7 +158,7 @@ func TestLoadEveryVariable(t *testing.T) {
 		LoginMaxFailures:       3,
 		LoginFailureWindow:     90 * time.Minute,
 		Port:                   8080,
-		DatabaseDriver:         config.DriverPostgres,
+		DatabaseDriver:         models.DriverPostgres,
 		DatabaseDSN:            "postgres://auth:pw@db.internal:5432/auth?sslmode=require",
 		RedisURL:               "rediss://:pw@cache.internal:6380/0",
 		ClientURLs:             []string{"https://app.example.com", "http://localhost:5173"},
@@ -183,14 +216,16 @@ func TestLoadDurations(t *testing.T) {
 
 func TestLoadDatabaseURL(t *testing.T) {
 	tests := []struct {
-		value, wantDriver, wantDSN string
+		value      string
+		wantDriver models.Driver
+		wantDSN    string
 	}{
-		{"", config.DriverSQLite, "data/auth.db"},
-		{"sqlite:/var/lib/auth/auth.db", config.DriverSQLite, "/var/lib/auth/auth.db"},
-		{"sqlite://tmp/auth.db", config.DriverSQLite, "tmp/auth.db"},
-		{"sqlite:///var/lib/auth.db", config.DriverSQLite, "/var/lib/auth.db"},
-		{"postgres://u:p@localhost/auth", config.DriverPostgres, "postgres://u:p@localhost/auth"},
-		{"postgresql://u@db:5433/auth?sslmode=disable", config.DriverPostgres, "postgresql://u@db:5433/auth?sslmode=disable"},
+		{"", models.DriverSQLite, "data/auth.db"},
+		{"sqlite:/var/lib/auth/auth.db", models.DriverSQLite, "/var/lib/auth/auth.db"},
+		{"sqlite://tmp/auth.db", models.DriverSQLite, "tmp/auth.db"},
+		{"sqlite:///var/lib/auth.db", models.DriverSQLite, "/var/lib/auth.db"},
+		{"postgres://u:p@localhost/auth", models.DriverPostgres, "postgres://u:p@localhost/auth"},
+		{"postgresql://u@db:5433/auth?sslmode=disable", models.DriverPostgres, "postgresql://u@db:5433/auth?sslmode=disable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.value, func(t *testing.T) {

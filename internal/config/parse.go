@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/authserver/authserver/internal/models"
 )
 
 // maxDays bounds the "d" part of a duration, far above any limit Load applies.
@@ -62,23 +64,23 @@ func formatDuration(d time.Duration) string {
 
 // parseDatabaseURL returns the driver and DSN that a DATABASE_URL value names,
 // or false when it is none of the accepted forms.
-func parseDatabaseURL(raw string) (driver, dsn string, ok bool) {
+func parseDatabaseURL(raw string) (driver models.Driver, dsn string, ok bool) {
 	lower := strings.ToLower(raw)
 	switch {
 	case raw == "":
-		return DriverSQLite, defaultSQLitePath, true
+		return models.DriverSQLite, defaultSQLitePath, true
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
 		u, err := url.Parse(raw)
 		if err != nil || u.Hostname() == "" {
 			return "", "", false
 		}
-		return DriverPostgres, raw, true
+		return models.DriverPostgres, raw, true
 	case strings.HasPrefix(raw, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
 		if path == "" {
 			return "", "", false
 		}
-		return DriverSQLite, path, true
+		return models.DriverSQLite, path, true
 	}
 	return "", "", false
 }

@@ -17,13 +17,6 @@ import (
 	"github.com/authserver/authserver/internal/models"
 )
 
-// auditTypes are the audit event types of API.md, for validating the type filter.
-var auditTypes = map[string]bool{
-	"login_succeeded": true, "login_failed": true, "refresh": true, "token_reuse_detected": true, "logout": true,
-	"logout_all": true, "session_revoked": true, "password_changed": true, "user_registered": true,
-	"user_updated": true, "user_deleted": true, "rate_limited": true,
-}
-
 // adminUserJSON is a user as the admin routes show it.
 type adminUserJSON struct {
 	ID        string      `json:"id"`
@@ -35,11 +28,6 @@ type adminUserJSON struct {
 
 func newAdminUserJSON(u *models.User) adminUserJSON {
 	return adminUserJSON{ID: u.ID, Email: u.Email, Role: u.Role, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
-}
-
-// actorOf is the admin calling an admin route.
-func actorOf(c *gin.Context) auth.Actor {
-	return auth.Actor{ID: middleware.ClaimsFrom(c).Subject, Client: clientOf(c)}
 }
 
 // encodeCursor turns a list position into an opaque string; nil stays nil (JSON null).
@@ -136,7 +124,7 @@ func handleUpdateUser(svc *auth.Service) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		u, err := svc.UpdateUser(c.Request.Context(), actorOf(c), c.Param("id"), models.UserPatch{Role: req.Role, Disabled: req.Disabled})
+		u, err := svc.UpdateUser(c.Request.Context(), *middleware.PrincipalFrom(c), c.Param("id"), models.UserPatch{Role: req.Role, Disabled: req.Disabled}, middleware.ClientOf(c))
 		if err != nil {
 			middleware.Fail(c, err)
 			return
@@ -148,7 +136,7 @@ func handleUpdateUser(svc *auth.Service) gin.HandlerFunc {
 // handleDeleteUser serves DELETE /api/admin/users/:id.
 func handleDeleteUser(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := svc.DeleteUser(c.Request.Context(), actorOf(c), c.Param("id")); err != nil {
+		if err := svc.DeleteUser(c.Request.Context(), *middleware.PrincipalFrom(c), c.Param("id"), middleware.ClientOf(c)); err != nil {
 			middleware.Fail(c, err)
 			return
 		}
@@ -159,7 +147,7 @@ func handleDeleteUser(svc *auth.Service) gin.HandlerFunc {
 // handleEndUserSessions serves DELETE /api/admin/users/:id/sessions.
 func handleEndUserSessions(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := svc.EndUserSessions(c.Request.Context(), actorOf(c), c.Param("id")); err != nil {
+		if err := svc.EndUserSessions(c.Request.Context(), *middleware.PrincipalFrom(c), c.Param("id"), middleware.ClientOf(c)); err != nil {
 			middleware.Fail(c, err)
 			return
 		}
@@ -169,14 +157,14 @@ func handleEndUserSessions(svc *auth.Service) gin.HandlerFunc {
 
 // auditEventJSON is one entry of GET /api/admin/audit.
 type auditEventJSON struct {
-	ID        string          `json:"id"`
-	Type      string          `json:"type"`
-	UserID    *string         `json:"userId"`
-	SessionID *string         `json:"sessionId"`
-	IP        string          `json:"ip"`
-	UserAgent string          `json:"userAgent"`
-	CreatedAt time.Time       `json:"createdAt"`
-	Detail    json.RawMessage `json:"detail"`
+	ID        string           `json:"id"`
+	Type      models.AuditType `json:"type"`
+	UserID    *string          `json:"userId"`
+	SessionID *string          `json:"sessionId"`
+	IP        string           `json:"ip"`
+	UserAgent string           `json:"userAgent"`
+	CreatedAt time.Time        `json:"createdAt"`
+	Detail    json.RawMessage  `json:"detail"`
 }
 
 // orNull is s, or nil (JSON null) when s is empty.
@@ -192,11 +180,11 @@ func handleAudit(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := map[string]string{}
 		limit, cur := pageQuery(c, p)
-		userID, typ := c.Query("userId"), c.Query("type")
+		userID, typ := c.Query("userId"), models.AuditType(c.Query("type"))
 		if userID != "" && uuid.Validate(userID) != nil {
 			p["userId"] = "must be a UUID"
 		}
-		if typ != "" && !auditTypes[typ] {
+		if typ != "" && !typ.Valid() {
 			p["type"] = "is not an audit event type"
 		}
 		if len(p) > 0 {

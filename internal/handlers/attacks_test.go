@@ -12,6 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/authserver/authserver/internal/app/apptest"
 	"github.com/authserver/authserver/internal/keys"
 	"github.com/authserver/authserver/internal/tokens"
 )
@@ -69,7 +70,7 @@ func TestAccessTokenAttacks(t *testing.T) {
 	e.register("victim@example.com")
 	s := e.login("victim@example.com")
 	hs := jwt.SigningMethodHS256
-	secret := []byte(testAccessSecret)
+	secret := []byte(apptest.AccessSecret)
 	now := e.clock.Now().Unix()
 	like := func(changes map[string]any) jwt.MapClaims { return claimsLike(t, s.access, changes) }
 
@@ -92,7 +93,7 @@ func TestAccessTokenAttacks(t *testing.T) {
 		{"alg HS512 with the real secret", forge(t, jwt.SigningMethodHS512, secret, nil, like(nil)), "INVALID_TOKEN"},
 		{"alg HS384 with the real secret", forge(t, jwt.SigningMethodHS384, secret, nil, like(nil)), "INVALID_TOKEN"},
 		{"another secret", forge(t, hs, []byte("another-secret-of-sufficient-length-0123"), nil, like(nil)), "INVALID_TOKEN"},
-		{"the refresh secret", forge(t, hs, []byte(testRefreshSecret), nil, like(nil)), "INVALID_TOKEN"},
+		{"the refresh secret", forge(t, hs, []byte(apptest.RefreshSecret), nil, like(nil)), "INVALID_TOKEN"},
 		{"payload edited after signing", editPayload(t, s.access, map[string]any{"role": "admin"}), "INVALID_TOKEN"},
 		{"wrong iss", forge(t, hs, secret, nil, like(map[string]any{"iss": "evil"})), "INVALID_TOKEN"},
 		{"no iss", forge(t, hs, secret, nil, like(map[string]any{"iss": nil})), "INVALID_TOKEN"},
@@ -137,14 +138,14 @@ func TestAccessTokenAttacks(t *testing.T) {
 		rc := claimsLike(t, s.refresh.Value, map[string]any{"jti": jwtPart(t, s.refresh.Value, 1)["jti"]})
 		refreshTyp := map[string]any{"typ": "refresh+jwt"}
 		// Control: re-signing the real claims with the refresh secret gives a token the verifier takes.
-		if _, err := e.issuer.VerifyRefresh(forge(t, hs, []byte(testRefreshSecret), refreshTyp, rc)); err != nil {
+		if _, err := e.issuer.VerifyRefresh(forge(t, hs, []byte(apptest.RefreshSecret), refreshTyp, rc)); err != nil {
 			t.Fatalf("VerifyRefresh(faithful forgery) = %v, want nil; the forgery helper is off", err)
 		}
 		bad := []struct{ name, token string }{
 			{"signed with the access secret", forge(t, hs, secret, refreshTyp, rc)},
 			{"alg none", unsigned(t, map[string]any{"alg": "none", "typ": "refresh+jwt"}, rc)},
-			{"typ at+jwt", forge(t, hs, []byte(testRefreshSecret), map[string]any{"typ": "at+jwt"}, rc)},
-			{"HS512 with the refresh secret", forge(t, jwt.SigningMethodHS512, []byte(testRefreshSecret), refreshTyp, rc)},
+			{"typ at+jwt", forge(t, hs, []byte(apptest.RefreshSecret), map[string]any{"typ": "at+jwt"}, rc)},
+			{"HS512 with the refresh secret", forge(t, jwt.SigningMethodHS512, []byte(apptest.RefreshSecret), refreshTyp, rc)},
 			{"garbage", "garbage"},
 		}
 		for _, b := range bad {
@@ -226,7 +227,7 @@ func TestAlgorithmConfusion(t *testing.T) {
 				{"alg none with the kid", unsigned(t, map[string]any{"alg": "none", "typ": "at+jwt", "kid": kid}, claimsLike(t, s.access, nil))},
 				{"another key claiming the kid", forge(t, own, other, map[string]any{"kid": kid}, claimsLike(t, s.access, nil))},
 				{"unknown kid", forge(t, own, other, map[string]any{"kid": "not-a-known-kid"}, claimsLike(t, s.access, nil))},
-				{"HS256 with the test access secret", forge(t, jwt.SigningMethodHS256, []byte(testAccessSecret), map[string]any{"kid": kid}, claimsLike(t, s.access, nil))},
+				{"HS256 with the test access secret", forge(t, jwt.SigningMethodHS256, []byte(apptest.AccessSecret), map[string]any{"kid": kid}, claimsLike(t, s.access, nil))},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {

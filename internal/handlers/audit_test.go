@@ -23,7 +23,7 @@ import (
 func (e *testEnv) flushAudit() {
 	e.t.Helper()
 	marker := uuid.NewString()
-	e.audit.Record(context.Background(), models.AuditEvent{Type: "test_flush_marker", SessionID: marker})
+	e.audit.Record(context.Background(), models.AuditEvent{Type: "test_flush_marker", SessionID: marker}, models.AuditDetail{})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		events, err := e.store.AuditEvents(context.Background(), models.AuditFilter{Type: "test_flush_marker"})
@@ -362,12 +362,13 @@ func TestAuditFilters(t *testing.T) {
 	}
 	e.login("bob@example.com")
 
-	tests := []struct {
+	type filterCase struct {
 		query     string
 		wantUser  string
 		wantType  string
 		wantCount int
-	}{
+	}
+	tests := []filterCase{
 		{"userId=" + alice, alice, "", 4}, // registered, 3 logins
 		{"userId=" + bob, bob, "", 5},     // registered, 3 failures, 1 login
 		{"type=login_failed", "", "login_failed", 3},
@@ -377,6 +378,11 @@ func TestAuditFilters(t *testing.T) {
 		{"userId=" + alice + "&type=login_failed", alice, "login_failed", 0},
 		{"userId=" + uuid.NewString(), "", "", 0},
 		{"type=user_deleted", "", "user_deleted", 0},
+		{"type=email_verification_sent", "", "email_verification_sent", 0}, // a type of a later feature
+		{"type=passkey_removed", "", "passkey_removed", 0},
+	}
+	for _, typ := range models.AuditTypes() { // the filter accepts every listed type
+		tests = append(tests, filterCase{"userId=" + uuid.NewString() + "&type=" + string(typ), "", string(typ), 0})
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -509,7 +515,7 @@ func TestAuditHoldsNoSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatalf("store.AuditEvents() = %v", err)
 	}
-	types := map[string]bool{}
+	types := map[models.AuditType]bool{}
 	for _, r := range rows {
 		types[r.Type] = true
 		haystacks = append(haystacks, fmt.Sprintf("%#v", r))
@@ -517,7 +523,7 @@ func TestAuditHoldsNoSecrets(t *testing.T) {
 	if count != len(rows) || len(rows) < 15 {
 		t.Fatalf("audit rows: %d through the API, %d in the store, want the same, at least 15", count, len(rows))
 	}
-	for _, typ := range []string{"login_succeeded", "login_failed", "refresh", "token_reuse_detected", "password_changed", "logout", "logout_all", "user_updated"} {
+	for _, typ := range []models.AuditType{"login_succeeded", "login_failed", "refresh", "token_reuse_detected", "password_changed", "logout", "logout_all", "user_updated"} {
 		if !types[typ] {
 			t.Errorf("audit rows have no %s event; the scan would miss it", typ)
 		}

@@ -40,12 +40,6 @@ func (r credentials) Valid() map[string]string {
 	return p
 }
 
-// clientOf describes the caller for sessions and the audit trail.
-func clientOf(c *gin.Context) auth.Client {
-	fgp, _ := c.Cookie(middleware.FingerprintCookie)
-	return auth.Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent(), Fingerprint: fgp}
-}
-
 // handleRegister serves POST /api/auth/register.
 func handleRegister(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -57,7 +51,7 @@ func handleRegister(svc *auth.Service) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		u, err := svc.Register(c.Request.Context(), req.Email, req.Password, clientOf(c))
+		u, err := svc.Register(c.Request.Context(), req.Email, req.Password, middleware.ClientOf(c))
 		if err != nil {
 			middleware.Fail(c, err)
 			return
@@ -92,7 +86,7 @@ func handleLogin(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		out, err := svc.Login(c.Request.Context(), req.Email, req.Password, clientOf(c))
+		out, err := svc.Login(c.Request.Context(), req.Email, req.Password, middleware.ClientOf(c))
 		if err != nil {
 			middleware.Fail(c, err)
 			return
@@ -126,7 +120,7 @@ func handleRefresh(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
 			return
 		}
 		token, inBody := req.token(c)
-		out, err := svc.Refresh(c.Request.Context(), token, clientOf(c))
+		out, err := svc.Refresh(c.Request.Context(), token, middleware.ClientOf(c))
 		if err != nil {
 			middleware.Fail(c, err)
 			return
@@ -147,7 +141,7 @@ func handleLogout(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
 		var req refreshRequest
 		_ = decodeJSON(c, &req, true) // a bad body names no session: logout goes on without it
 		token, _ := req.token(c)
-		if err := svc.Logout(c.Request.Context(), token, middleware.ClaimsFrom(c), clientOf(c)); err != nil {
+		if err := svc.Logout(c.Request.Context(), token, middleware.PrincipalFrom(c), middleware.ClientOf(c)); err != nil {
 			middleware.Fail(c, err)
 			return
 		}
@@ -159,7 +153,7 @@ func handleLogout(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
 // handleLogoutAll serves POST /api/auth/logout-all.
 func handleLogoutAll(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := svc.LogoutAll(c.Request.Context(), middleware.ClaimsFrom(c), clientOf(c)); err != nil {
+		if err := svc.LogoutAll(c.Request.Context(), *middleware.PrincipalFrom(c), middleware.ClientOf(c)); err != nil {
 			middleware.Fail(c, err)
 			return
 		}
@@ -181,7 +175,7 @@ type sessionJSON struct {
 // handleSessions serves GET /api/auth/sessions.
 func handleSessions(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		list, err := svc.Sessions(c.Request.Context(), middleware.ClaimsFrom(c))
+		list, err := svc.Sessions(c.Request.Context(), *middleware.PrincipalFrom(c))
 		if err != nil {
 			middleware.Fail(c, err)
 			return
@@ -198,7 +192,7 @@ func handleSessions(svc *auth.Service) gin.HandlerFunc {
 // handleEndSession serves DELETE /api/auth/sessions/:id.
 func handleEndSession(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := svc.EndSession(c.Request.Context(), middleware.ClaimsFrom(c), c.Param("id"), clientOf(c)); err != nil {
+		if err := svc.EndSession(c.Request.Context(), *middleware.PrincipalFrom(c), c.Param("id"), middleware.ClientOf(c)); err != nil {
 			middleware.Fail(c, err)
 			return
 		}
@@ -231,7 +225,7 @@ func handleChangePassword(svc *auth.Service) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		if err := svc.ChangePassword(c.Request.Context(), middleware.ClaimsFrom(c), req.CurrentPassword, req.NewPassword, clientOf(c)); err != nil {
+		if err := svc.ChangePassword(c.Request.Context(), *middleware.PrincipalFrom(c), req.CurrentPassword, req.NewPassword, middleware.ClientOf(c)); err != nil {
 			middleware.Fail(c, err)
 			return
 		}

@@ -92,7 +92,7 @@ func setCookies(t *testing.T, rec *httptest.ResponseRecorder, name string) []*ht
 	return out
 }
 
-// checkCookieAttrs checks the attributes every refresh cookie carries (API.md "The refresh cookie").
+// checkCookieAttrs checks the attributes every refresh cookie carries (README.md "Security design").
 func checkCookieAttrs(t *testing.T, what string, c *http.Cookie, secure bool) {
 	t.Helper()
 	if c.Path != "/api/auth" {
@@ -222,7 +222,7 @@ func (e *testEnv) setUser(t *testing.T, id string, role models.Role, disabled *b
 	if role != "" {
 		p.Role = &role
 	}
-	if _, err := e.svc.UpdateUser(context.Background(), auth.Actor{}, id, p); err != nil {
+	if _, err := e.svc.UpdateUser(context.Background(), auth.Principal{}, id, p, auth.Client{}); err != nil {
 		t.Fatalf("UpdateUser(%s, %+v): %v", id, p, err)
 	}
 }

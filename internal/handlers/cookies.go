@@ -14,7 +14,7 @@ const (
 	refreshPath   = "/api/auth"
 )
 
-// cookieSettings writes the refresh and fingerprint cookies (API.md "The refresh cookie").
+// cookieSettings writes the refresh and fingerprint cookies (README.md "Security design"; docs/openapi.yaml).
 type cookieSettings struct {
 	secure      bool
 	fingerprint bool

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
-	"net/http"
 	"reflect"
 	"strings"
 	"sync"
@@ -45,14 +45,14 @@ func decodeJSON(c *gin.Context, v any, optional bool) error {
 		if middleware.IsTooLarge(err) {
 			return middleware.ErrPayloadTooLarge
 		}
-		return &middleware.Error{Status: http.StatusBadRequest, Code: "INVALID_JSON", Message: "could not read the request body"}
+		return fmt.Errorf("read request body: %w", errors.Join(middleware.ErrInvalidJSON, err))
 	}
 	if optional && len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
-		return &middleware.Error{Status: http.StatusBadRequest, Code: "INVALID_JSON", Message: "the body must be a valid JSON object"}
+		return middleware.ErrInvalidJSON
 	}
 	known := jsonFields(reflect.TypeOf(v).Elem())
 	problems := map[string]string{}
@@ -68,7 +68,7 @@ func decodeJSON(c *gin.Context, v any, optional bool) error {
 	if err := json.Unmarshal(body, v); errors.As(err, &typeErr) {
 		return validationError(map[string]string{typeErr.Field: "must be a " + jsonKind(typeErr.Type.Kind())})
 	} else if err != nil {
-		return &middleware.Error{Status: http.StatusBadRequest, Code: "INVALID_JSON", Message: "the body is not valid JSON"}
+		return middleware.ErrInvalidJSON
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/authserver/authserver/internal/app/apptest"
 	"github.com/authserver/authserver/internal/keys"
 	"github.com/authserver/authserver/internal/middleware"
 	"github.com/authserver/authserver/internal/tokens"
@@ -22,7 +23,7 @@ import (
 
 const appOrigin = "https://app.example.com"
 
-// checkSecurityHeaders checks the helmet-like headers of API.md on a response.
+// checkSecurityHeaders checks the helmet-like security headers every response carries.
 func checkSecurityHeaders(t *testing.T, what string, rec *httptest.ResponseRecorder) {
 	t.Helper()
 	h := rec.Header()
@@ -525,7 +526,7 @@ func TestServiceRoutes(t *testing.T) {
 	if got := strings.TrimSpace(rec.Body.String()); got != `{"keys":[]}` {
 		t.Errorf("GET /.well-known/jwks.json under HS256 = %s, want {\"keys\":[]}", got)
 	}
-	if rec.Body.String() == "" || strings.Contains(rec.Body.String(), testAccessSecret) {
+	if rec.Body.String() == "" || strings.Contains(rec.Body.String(), apptest.AccessSecret) {
 		t.Errorf("GET /.well-known/jwks.json under HS256 = %q", rec.Body.String())
 	}
 }

@@ -5,25 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/crypto/bcrypt"
 
+	"github.com/authserver/authserver/internal/app"
+	"github.com/authserver/authserver/internal/app/apptest"
 	"github.com/authserver/authserver/internal/audit"
 	"github.com/authserver/authserver/internal/auth"
-	"github.com/authserver/authserver/internal/handlers"
-	"github.com/authserver/authserver/internal/metrics"
-	"github.com/authserver/authserver/internal/middleware"
-	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/config"
 	"github.com/authserver/authserver/internal/revoke"
 	"github.com/authserver/authserver/internal/store"
 	"github.com/authserver/authserver/internal/store/storetest"
@@ -48,7 +43,7 @@ type envConfig struct {
 	AllowRegistration bool
 	Fingerprint       bool
 	CookieSecure      bool
-	Tokens            tokens.Options // Algorithm, keys and secrets; filled with HS256 defaults when empty
+	Tokens            tokens.Options // Algorithm, keys and access secret; HS256 with the apptest secrets when empty
 	Redis             *redis.Client  // nil: rate-limit counters in memory; else in Redis under a fresh prefix
 }
 
@@ -65,13 +60,8 @@ type testEnv struct {
 	cfg    envConfig
 }
 
-const (
-	testAccessSecret  = "access-secret-for-tests-0123456789abcdef"
-	testRefreshSecret = "refresh-secret-for-tests-fedcba9876543210"
-)
-
-// newEnv builds the real server (handlers.NewServer) around a real store. mutate may change
-// the defaults (generous rate limits, 10s reuse grace, registration on, HS256).
+// newEnv builds the real server through app.New (apptest.New) around a real store. mutate may
+// change the defaults (generous rate limits, 10s reuse grace, registration on, HS256).
 func newEnv(t testing.TB, mutate func(*envConfig)) *testEnv {
 	t.Helper()
 	cfg := envConfig{
@@ -86,59 +76,28 @@ func newEnv(t testing.TB, mutate func(*envConfig)) *testEnv {
 		cfg.Store = storetest.Open(t)
 	}
 	clk := clocktest.New(time.Now().UTC().Truncate(time.Second))
-	o := cfg.Tokens
-	if o.Algorithm == "" {
-		o.Algorithm, o.AccessSecret = "HS256", []byte(testAccessSecret)
+	c := apptest.Config(t)
+	c.RateLimitWindow, c.RateLimitMax, c.AuthRateLimitMax = 15*time.Minute, int(cfg.GeneralMax), int(cfg.AuthMax)
+	c.LoginMaxFailures, c.LoginFailureWindow = int(cfg.LoginMaxFailures), 15*time.Minute
+	c.ReuseGrace, c.AccessTTL, c.RefreshTTL = cfg.ReuseGrace, cfg.AccessTTL, cfg.RefreshTTL
+	c.IdleTimeout, c.MaxLifetime, c.Leeway = cfg.IdleTimeout, cfg.MaxLifetime, 0
+	c.AllowRegistration, c.TokenFingerprint, c.CookieSecure = cfg.AllowRegistration, cfg.Fingerprint, cfg.CookieSecure
+	c.ClientURLs, c.TrustedProxies = cfg.ClientURLs, cfg.TrustedProxies
+	c.BcryptConcurrency, c.AuditQueueSize = 2, 1024
+	if o := cfg.Tokens; o.Algorithm != "" {
+		c.Algorithm, c.SigningKey, c.VerifyKeys = o.Algorithm, o.SigningKey, o.VerifyKeys
+		if o.AccessSecret != nil {
+			c.AccessSecret = config.Secret(o.AccessSecret)
+		}
 	}
-	if o.RefreshSecret == nil {
-		o.RefreshSecret = []byte(testRefreshSecret)
-	}
-	o.Issuer, o.Audience, o.AccessTTL, o.Now = "auth-server", "api", cfg.AccessTTL, clk.Now
-	issuer, err := tokens.New(o)
-	if err != nil {
-		t.Fatalf("tokens.New: %v", err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	m := metrics.New()
-	list := revoke.NewList()
-	rev := revoke.New(list, revoke.Options{Store: cfg.Store, SyncInterval: time.Hour, IdleTimeout: cfg.IdleTimeout, Log: log})
-	aw := audit.New(cfg.Store, log, m, 1024, 90*24*time.Hour)
-	ctx, cancel := context.WithCancel(context.Background())
-	go aw.Run(ctx)
-	t.Cleanup(func() { cancel(); aw.Wait() })
-	limits, err := middleware.NewLimits(middleware.LimitsOptions{
-		Window: 15 * time.Minute, GeneralMax: cfg.GeneralMax, AuthMax: cfg.AuthMax,
-		LoginMaxFailures: cfg.LoginMaxFailures, LoginFailureWindow: 15 * time.Minute, Log: log,
-		Redis: cfg.Redis, Prefix: "test:" + uuid.NewString(),
-		OnLimited: func(c *gin.Context) { // as cmd/server wires it
-			aw.Record(c.Request.Context(), models.AuditEvent{Type: "rate_limited", IP: c.ClientIP(),
-				UserAgent: c.Request.UserAgent(), Detail: `{"route":` + strconv.Quote(c.FullPath()) + `}`})
-		},
+	a := apptest.New(t, c, nil, app.Overrides{
+		Now: clk.Now, Store: cfg.Store, Redis: cfg.Redis, RateLimitPrefix: "test:" + uuid.NewString(),
 	})
+	h, err := a.Handler()
 	if err != nil {
-		t.Fatalf("NewLimits: %v", err)
+		t.Fatalf("Handler: %v", err)
 	}
-	hasher, err := auth.NewHasher(bcrypt.MinCost, 2, 5*time.Second)
-	if err != nil {
-		t.Fatalf("NewHasher: %v", err)
-	}
-	svc := auth.New(auth.Deps{
-		Store: cfg.Store, Tokens: issuer, Hasher: hasher, Revoker: rev, Audit: aw, Guard: limits.LoginGuard(), Log: log,
-		Now: clk.Now,
-		Settings: auth.Settings{
-			RefreshTTL: cfg.RefreshTTL, ReuseGrace: cfg.ReuseGrace, IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime,
-			PasswordMinLength: 8, AllowRegistration: cfg.AllowRegistration, Fingerprint: cfg.Fingerprint,
-		},
-	})
-	h, err := handlers.NewServer(handlers.Deps{
-		Auth: svc, Tokens: issuer, DenyList: list, Limits: limits, Metrics: m, Log: log,
-		Ready: cfg.Store.Ping, ClientURLs: cfg.ClientURLs, TrustedProxies: cfg.TrustedProxies,
-		CookieSecure: cfg.CookieSecure, Fingerprint: cfg.Fingerprint,
-	})
-	if err != nil {
-		t.Fatalf("NewServer: %v", err)
-	}
-	return &testEnv{t: t, h: h, clock: clk, store: cfg.Store, svc: svc, issuer: issuer, list: list, audit: aw, cfg: cfg}
+	return &testEnv{t: t, h: h, clock: clk, store: cfg.Store, svc: a.Auth, issuer: a.Tokens, list: a.DenyList, audit: a.Audit, cfg: cfg}
 }
 
 // req is one request to send.

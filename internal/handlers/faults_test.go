@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/store"
 	"github.com/authserver/authserver/internal/store/storetest"
 )
@@ -89,7 +90,7 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	proxy := newCutProxy(t, u.Host)
 	u.Host = proxy.addr
-	st, err := store.Open(t.Context(), store.DriverPostgres, u.String(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st, err := store.Open(t.Context(), models.DriverPostgres, u.String(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("store.Open through the proxy: %v", err)
 	}

@@ -20,7 +20,7 @@ type profileJSON struct {
 // handleProfile serves GET /api/profile.
 func handleProfile() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		c.JSON(http.StatusOK, profileJSON{Message: "Your profile", UserID: middleware.ClaimsFrom(c).Subject})
+		c.JSON(http.StatusOK, profileJSON{Message: "Your profile", UserID: middleware.PrincipalFrom(c).UserID})
 	}
 }
 
@@ -42,7 +42,7 @@ type meJSON struct {
 // handleMe serves GET /api/me, read from the database.
 func handleMe(svc *auth.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		u, err := svc.User(c.Request.Context(), middleware.ClaimsFrom(c).Subject)
+		u, err := svc.User(c.Request.Context(), middleware.PrincipalFrom(c).UserID)
 		if err != nil {
 			middleware.Fail(c, err)
 			return

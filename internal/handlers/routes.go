@@ -5,6 +5,7 @@ import (
 
 	"github.com/authserver/authserver/internal/middleware"
 	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/ratelimit"
 )
 
 // addRoutes is the one place that says which endpoints exist.
@@ -17,7 +18,7 @@ func addRoutes(r *gin.Engine, d Deps) {
 	r.GET("/metrics", handleMetrics(d.Metrics))
 	r.GET("/.well-known/jwks.json", handleJWKS(d.Tokens))
 
-	a := r.Group("/api/auth", d.Limits.Auth())
+	a := r.Group("/api/auth", middleware.RateLimit(d.Limits, ratelimit.Auth, d.Auth))
 	a.POST("/register", handleRegister(d.Auth))
 	a.POST("/login", handleLogin(d.Auth, cookies))
 	a.POST("/refresh", handleRefresh(d.Auth, cookies))
@@ -27,7 +28,7 @@ func addRoutes(r *gin.Engine, d Deps) {
 	a.DELETE("/sessions/:id", bearer, handleEndSession(d.Auth))
 	a.POST("/password", bearer, handleChangePassword(d.Auth))
 
-	api := r.Group("/api", d.Limits.General(), bearer)
+	api := r.Group("/api", middleware.RateLimit(d.Limits, ratelimit.General, d.Auth), bearer)
 	api.GET("/profile", handleProfile())
 	api.GET("/dashboard", handleDashboard())
 	api.GET("/me", handleMe(d.Auth))
@@ -42,4 +43,14 @@ func addRoutes(r *gin.Engine, d Deps) {
 
 	r.NoRoute(handleNotFound())
 	r.NoMethod(handleMethodNotAllowed())
+}
+
+// handleNotFound answers unknown paths with 404 NOT_FOUND.
+func handleNotFound() gin.HandlerFunc {
+	return func(c *gin.Context) { middleware.Fail(c, middleware.ErrNoRoute) }
+}
+
+// handleMethodNotAllowed answers a known path with another method: 405 METHOD_NOT_ALLOWED (Gin sets Allow).
+func handleMethodNotAllowed() gin.HandlerFunc {
+	return func(c *gin.Context) { middleware.Fail(c, middleware.ErrMethodNotAllowed) }
 }

@@ -14,22 +14,23 @@ import (
 	"github.com/authserver/authserver/internal/auth"
 	"github.com/authserver/authserver/internal/metrics"
 	"github.com/authserver/authserver/internal/middleware"
+	"github.com/authserver/authserver/internal/ratelimit"
 	"github.com/authserver/authserver/internal/revoke"
 	"github.com/authserver/authserver/internal/tokens"
 )
 
-// maxBodyBytes is the largest request body accepted (API.md: 10 KiB).
+// maxBodyBytes is the largest request body accepted: 10 KiB.
 const maxBodyBytes = 10 << 10
 
 // requestTimeout bounds the work of one request.
 const requestTimeout = 10 * time.Second
 
-// Deps are the parts the HTTP layer is built from; cmd/server wires them.
+// Deps are the parts the HTTP layer is built from; internal/app wires them.
 type Deps struct {
 	Auth           *auth.Service
 	Tokens         *tokens.Issuer
 	DenyList       *revoke.List
-	Limits         *middleware.Limits
+	Limits         *ratelimit.Limits
 	Metrics        *metrics.Metrics
 	Log            *slog.Logger
 	Ready          func(ctx context.Context) error // nil error: the database (and Redis) answer
@@ -52,7 +53,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	r.Use(
 		middleware.RequestLog(d.Log, d.Metrics),
 		middleware.Errors(d.Log),
-		middleware.Recover(d.Log),
+		middleware.Recover(),
 		middleware.SecurityHeaders(),
 		middleware.Origins(d.ClientURLs, "/api/auth/refresh", "/api/auth/logout"),
 		middleware.CORS(d.ClientURLs),

@@ -3,21 +3,14 @@ package middleware
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authserver/authserver/internal/auth"
 	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/tokens"
-)
-
-// Outcomes of the bearer check, mapped in errorTable.
-var (
-	ErrNoToken          = errors.New("no bearer token")
-	ErrTokenRevoked     = errors.New("token revoked")
-	ErrInsufficientRole = errors.New("insufficient permissions")
 )
 
 // FingerprintCookie holds the random value whose SHA-256 access tokens carry when TOKEN_FINGERPRINT is on.
@@ -42,11 +35,31 @@ type Users interface {
 const claimsKey = "auth.claims"
 
 // ClaimsFrom returns the verified access-token claims that RequireAccessToken or
-// OptionalAccessToken stored on c, or nil.
+// OptionalAccessToken stored on c, or nil. Only responses that echo the claims need them; the
+// use cases take PrincipalFrom.
 func ClaimsFrom(c *gin.Context) *tokens.AccessClaims {
 	v, _ := c.Get(claimsKey)
 	claims, _ := v.(*tokens.AccessClaims)
 	return claims
+}
+
+// PrincipalFrom returns who the verified access token on c acts for, or nil when
+// OptionalAccessToken found no valid token. Behind RequireAccessToken it is never nil.
+func PrincipalFrom(c *gin.Context) *auth.Principal {
+	claims := ClaimsFrom(c)
+	if claims == nil {
+		return nil
+	}
+	p := PrincipalOf(claims)
+	return &p
+}
+
+// PrincipalOf is who verified access-token claims act for.
+func PrincipalOf(claims *tokens.AccessClaims) auth.Principal {
+	return auth.Principal{
+		UserID: claims.Subject, SessionID: claims.SessionID, TokenID: claims.ID,
+		ExpiresAt: claims.ExpiresAt.Time, AMR: claims.AMR,
+	}
 }
 
 // bearer returns the token of an `Authorization: Bearer` header (scheme case-insensitive), or "".
@@ -116,8 +129,7 @@ func OptionalAccessToken(v Verifier, deny DenyList, fingerprint bool) gin.Handle
 // is role; the token's role claim is not trusted. A disabled user is TOKEN_REVOKED.
 func RequireRole(users Users, role models.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		claims := ClaimsFrom(c)
-		u, err := users.User(c.Request.Context(), claims.Subject)
+		u, err := users.User(c.Request.Context(), PrincipalFrom(c).UserID)
 		switch {
 		case err != nil:
 			Fail(c, err)

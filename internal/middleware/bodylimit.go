@@ -7,11 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// ErrPayloadTooLarge is the 413 of a body over the limit, whether its Content-Length says so or
-// reading it finds out (see IsTooLarge).
-var ErrPayloadTooLarge = &Error{Status: http.StatusRequestEntityTooLarge, Code: "PAYLOAD_TOO_LARGE", Message: "the request body is too large"}
-
-// BodyLimit refuses request bodies over maxBytes with 413 PAYLOAD_TOO_LARGE. A Content-Length
+// BodyLimit refuses request bodies over maxBytes with ErrPayloadTooLarge (413). A Content-Length
 // over the limit is refused at once, without reading the body; any other body is wrapped in
 // http.MaxBytesReader, so reading past the limit fails with an error IsTooLarge recognises.
 func BodyLimit(maxBytes int64) gin.HandlerFunc {

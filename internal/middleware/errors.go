@@ -1,5 +1,6 @@
 // Package middleware holds the Gin middleware of the server: the error responder, request log,
-// recovery, bearer authentication, role check, rate limits, CORS, CSRF and security headers.
+// recovery, deadline, bearer authentication, role check, the rate-limit adapter, origin checks
+// (CORS and CSRF), body limit and security headers.
 package middleware
 
 import (
@@ -17,16 +18,25 @@ import (
 	"github.com/authserver/authserver/internal/tokens"
 )
 
-// Error is an HTTP failure decided at the edge (bad JSON, a foreign origin, a rate limit).
-// Handlers and middleware hand it to Fail; the responder writes it.
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-	Details map[string]string
-}
+// Failures decided at the HTTP edge, mapped in errorTable. Handlers and middleware hand them
+// (possibly wrapped with their cause) to Fail.
+var (
+	ErrInvalidJSON      = errors.New("request body is not a JSON object")
+	ErrPayloadTooLarge  = errors.New("request body too large")
+	ErrOriginNotAllowed = errors.New("origin not allowed")
+	ErrCSRFRejected     = errors.New("cross-site request refused")
+	ErrRateLimited      = errors.New("rate limit exceeded")
+	ErrNoRoute          = errors.New("no such endpoint")
+	ErrMethodNotAllowed = errors.New("method not allowed")
+	ErrNotReady         = errors.New("a backing service does not answer")
+	ErrNoToken          = errors.New("no bearer token")
+	ErrTokenRevoked     = errors.New("token revoked")
+	ErrInsufficientRole = errors.New("insufficient permissions")
+	errPanic            = errors.New("handler panicked") // unknown to the table: a 500
+)
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+// internalError is the body of every error the table does not know.
+var internalError = errorBody{Message: "internal server error", Code: "INTERNAL_ERROR"}
 
 // Fail records err on c and stops the chain; the responder writes the JSON error.
 func Fail(c *gin.Context, err error) {
@@ -42,8 +52,19 @@ type errorRow struct {
 	message string
 }
 
-// errorTable is the ONE place where errors become HTTP responses; rows are matched with errors.Is in order.
+// errorTable is the ONE place where errors become HTTP responses: every error code the server
+// sends has its row here. Rows are matched with errors.Is in order; an error matching none is a
+// 500 INTERNAL_ERROR.
 var errorTable = []errorRow{
+	{ErrInvalidJSON, http.StatusBadRequest, "INVALID_JSON", "the body must be a valid JSON object"},
+	{auth.ErrValidation, http.StatusBadRequest, "VALIDATION_ERROR", "the request is invalid"},
+	{ErrPayloadTooLarge, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "the request body is too large"},
+	{ErrOriginNotAllowed, http.StatusForbidden, "ORIGIN_NOT_ALLOWED", "origin not allowed"},
+	{ErrCSRFRejected, http.StatusForbidden, "CSRF_REJECTED", "cross-site request refused"},
+	{ErrRateLimited, http.StatusTooManyRequests, "RATE_LIMITED", "too many requests, try again later"},
+	{auth.ErrAccountLocked, http.StatusTooManyRequests, "RATE_LIMITED", "too many failed logins for this account, try again later"},
+	{ErrNoRoute, http.StatusNotFound, "NOT_FOUND", "no such endpoint"},
+	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "method not allowed on this path"},
 	{ErrNoToken, http.StatusUnauthorized, "NO_TOKEN", "a bearer access token is required"},
 	{tokens.ErrSessionEnded, http.StatusUnauthorized, "TOKEN_REVOKED", "the access token's session has ended"},
 	{tokens.ErrExpired, http.StatusUnauthorized, "TOKEN_EXPIRED", "the access token has expired"},
@@ -61,12 +82,10 @@ var errorTable = []errorRow{
 	{models.ErrEmailTaken, http.StatusConflict, "EMAIL_TAKEN", "email is already registered"},
 	{models.ErrLastAdmin, http.StatusConflict, "LAST_ADMIN", "the last remaining admin cannot be disabled, demoted or deleted"},
 	{models.ErrNotFound, http.StatusNotFound, "NOT_FOUND", "not found"},
+	{ErrNotReady, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "a backing service does not answer"},
 	{models.ErrUnavailable, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "a backing service is unavailable, try again shortly"},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "the request timed out, try again shortly"},
 }
-
-// errPanic stands for a recovered panic; it is unknown to the table, so it becomes a 500.
-var errPanic = errors.New("handler panicked")
 
 // errorBody is the JSON shape of every error.
 type errorBody struct {
@@ -76,8 +95,8 @@ type errorBody struct {
 }
 
 // Errors is the error responder: after the chain has run, it writes the last recorded error as
-// JSON, unless a response has already been written. Unknown errors become 500 INTERNAL_ERROR
-// and are logged once with their full chain.
+// JSON, unless a response has already been written. Every 5xx is logged once with the error's
+// whole chain (the cause of a 503 too); the client only sees the row's message.
 func Errors(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Next()
@@ -86,8 +105,8 @@ func Errors(log *slog.Logger) gin.HandlerFunc {
 		}
 		err := c.Errors.Last().Err
 		body, status := describe(c, err)
-		if status == http.StatusInternalServerError {
-			log.ErrorContext(c.Request.Context(), "request failed", "error", err.Error(),
+		if status >= http.StatusInternalServerError {
+			log.ErrorContext(c.Request.Context(), "request failed", "error", err.Error(), "status", status,
 				"method", c.Request.Method, "route", c.FullPath())
 		}
 		if status == http.StatusUnauthorized {
@@ -97,28 +116,27 @@ func Errors(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-// describe finds err's status and body, and sets the headers some errors carry.
+// describe finds err's row and builds the body; validation errors add their details, and a
+// locked account sets Retry-After.
 func describe(c *gin.Context, err error) (errorBody, int) {
-	var (
-		e      *Error
-		valid  *auth.ValidationError
-		locked *auth.LockedError
-	)
-	switch {
-	case errors.As(err, &e):
-		return errorBody{Message: e.Message, Code: e.Code, Details: e.Details}, e.Status
-	case errors.As(err, &valid):
-		return errorBody{Message: "the request is invalid", Code: "VALIDATION_ERROR", Details: valid.Fields}, http.StatusBadRequest
-	case errors.As(err, &locked):
-		c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(locked.RetryAfter.Seconds())))))
-		return errorBody{Message: "too many failed logins for this account, try again later", Code: "RATE_LIMITED"}, http.StatusTooManyRequests
-	}
 	for _, row := range errorTable {
-		if errors.Is(err, row.err) {
-			return errorBody{Message: row.message, Code: row.code}, row.status
+		if !errors.Is(err, row.err) {
+			continue
 		}
+		body := errorBody{Message: row.message, Code: row.code}
+		var (
+			valid  *auth.ValidationError
+			locked *auth.LockedError
+		)
+		if errors.As(err, &valid) {
+			body.Details = valid.Fields
+		}
+		if errors.As(err, &locked) {
+			c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(locked.RetryAfter.Seconds())))))
+		}
+		return body, row.status
 	}
-	return errorBody{Message: "internal server error", Code: "INTERNAL_ERROR"}, http.StatusInternalServerError
+	return internalError, http.StatusInternalServerError
 }
 
 // wwwAuthenticate builds the RFC 6750 challenge for a 401 body: bare when no token was sent,

@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/authserver/authserver/internal/middleware"
+	"github.com/authserver/authserver/internal/ratelimit"
 )
 
 // newEdgeEngine builds a gin engine with the error responder first, then mw, and a NoRoute
@@ -25,7 +25,7 @@ func newEdgeEngine(t *testing.T, mw ...gin.HandlerFunc) *gin.Engine {
 	r.Use(middleware.Errors(slog.New(slog.DiscardHandler)))
 	r.Use(mw...)
 	r.NoRoute(func(c *gin.Context) {
-		middleware.Fail(c, &middleware.Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: "not found"})
+		middleware.Fail(c, middleware.ErrNoRoute)
 	})
 	return r
 }
@@ -60,16 +60,10 @@ func edgeErrorCode(t *testing.T, rec *httptest.ResponseRecorder) string {
 }
 
 func TestSecurityHeaders(t *testing.T) {
-	limits, err := middleware.NewLimits(middleware.LimitsOptions{
-		Window: time.Minute, GeneralMax: 1, AuthMax: 1, LoginMaxFailures: 1, LoginFailureWindow: time.Minute,
-		Log: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatalf("NewLimits: %v", err)
-	}
+	limits := memoryLimits(t, 1, 1)
 	r := newEdgeEngine(t, middleware.SecurityHeaders())
 	r.GET("/ok", edgeOK)
-	r.GET("/limited", limits.General(), edgeOK)
+	r.GET("/limited", middleware.RateLimit(limits, ratelimit.General, &limitRecorder{}), edgeOK)
 	if rec := serveEdge(r, http.MethodGet, "/limited", nil); rec.Code != http.StatusOK {
 		t.Fatalf("first GET /limited = %d, want 200", rec.Code)
 	}

@@ -45,11 +45,11 @@ func Origins(allowed []string, csrfPaths ...string) gin.HandlerFunc {
 		csrf := guarded[c.Request.URL.Path]
 		foreign := origin != "" && !allow.has(origin)
 		if csrf && (foreign || (origin == "" && crossSite(c.Request, allow))) {
-			Fail(c, &Error{Status: http.StatusForbidden, Code: "CSRF_REJECTED", Message: "cross-site request refused"})
+			Fail(c, ErrCSRFRejected)
 			return
 		}
 		if foreign {
-			Fail(c, &Error{Status: http.StatusForbidden, Code: "ORIGIN_NOT_ALLOWED", Message: "origin not allowed"})
+			Fail(c, ErrOriginNotAllowed)
 		}
 	}
 }

@@ -1,48 +1,59 @@
 package middleware_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/redis/go-redis/v9"
 
+	"github.com/authserver/authserver/internal/auth"
 	"github.com/authserver/authserver/internal/middleware"
-
-	"github.com/authserver/authserver/internal/store/storetest"
+	"github.com/authserver/authserver/internal/ratelimit"
 )
 
-// limitsOptions returns options with a 15-minute window and the given maximums, counted in memory.
-func limitsOptions(generalMax, authMax int64) middleware.LimitsOptions {
-	return middleware.LimitsOptions{
-		Window: 15 * time.Minute, GeneralMax: generalMax, AuthMax: authMax,
-		LoginMaxFailures: 3, LoginFailureWindow: 15 * time.Minute,
-		Log: slog.New(slog.DiscardHandler),
-	}
-}
-
-// newLimits calls NewLimits and fails the test on error.
-func newLimits(t *testing.T, opts middleware.LimitsOptions) *middleware.Limits {
+// memoryLimits returns limits counted in memory, with a 15-minute window and the given maximums.
+func memoryLimits(t *testing.T, generalMax, authMax int64) *ratelimit.Limits {
 	t.Helper()
-	l, err := middleware.NewLimits(opts)
+	l, err := ratelimit.New(ratelimit.Options{
+		Window: 15 * time.Minute, GeneralMax: generalMax, AuthMax: authMax,
+		LoginMaxFailures: 3, LoginFailureWindow: 15 * time.Minute, Log: slog.New(slog.DiscardHandler),
+	})
 	if err != nil {
-		t.Fatalf("NewLimits: %v", err)
+		t.Fatalf("ratelimit.New: %v", err)
 	}
 	return l
 }
 
-// limitedEngine routes /api/auth/login through Auth and /api/profile through General.
-func limitedEngine(t *testing.T, l *middleware.Limits) *gin.Engine {
+// limitRecorder counts the refused requests RateLimit reports, by route.
+type limitRecorder struct {
+	mu     sync.Mutex
+	routes []string
+}
+
+func (r *limitRecorder) RateLimited(_ context.Context, _ auth.Client, route string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.routes = append(r.routes, route)
+}
+
+func (r *limitRecorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.routes)
+}
+
+// limitedEngine routes /api/auth/login through the Auth limit and /api/profile through General,
+// reporting refusals to rec.
+func limitedEngine(t *testing.T, l *ratelimit.Limits, rec *limitRecorder) *gin.Engine {
 	r := newEdgeEngine(t)
-	r.POST("/api/auth/login", l.Auth(), edgeOK)
-	r.GET("/api/profile", l.General(), edgeOK)
+	r.POST("/api/auth/login", middleware.RateLimit(l, ratelimit.Auth, rec), edgeOK)
+	r.GET("/api/profile", middleware.RateLimit(l, ratelimit.General, rec), edgeOK)
 	return r
 }
 
@@ -56,25 +67,10 @@ func headerInt(t *testing.T, rec *httptest.ResponseRecorder, name string) int64 
 	return n
 }
 
-// uniquePrefix returns a Redis key prefix no other test run uses, and deletes its keys at cleanup.
-func uniquePrefix(t *testing.T, client *redis.Client) string {
-	prefix := "test:" + t.Name() + ":" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		keys, err := client.Keys(ctx, prefix+":*").Result()
-		if err == nil && len(keys) > 0 {
-			client.Del(ctx, keys...)
-		}
-	})
-	return prefix
-}
-
 func TestAuthLimit(t *testing.T) {
-	opts := limitsOptions(100, 10)
-	var limited int
-	opts.OnLimited = func(c *gin.Context) { limited++ }
-	r := limitedEngine(t, newLimits(t, opts))
-	window := int64(opts.Window / time.Second)
+	limited := &limitRecorder{}
+	r := limitedEngine(t, memoryLimits(t, 100, 10), limited)
+	window := int64(15 * time.Minute / time.Second)
 
 	for i := 1; i <= 10; i++ {
 		rec := serveEdge(r, http.MethodPost, "/api/auth/login", nil)
@@ -94,8 +90,8 @@ func TestAuthLimit(t *testing.T) {
 			t.Errorf("attempt %d: Retry-After = %q on an allowed request", i, rec.Header().Get("Retry-After"))
 		}
 	}
-	if limited != 0 {
-		t.Fatalf("OnLimited called %d times before the limit", limited)
+	if n := limited.count(); n != 0 {
+		t.Fatalf("RateLimited reported %d requests before the limit", n)
 	}
 
 	rec := serveEdge(r, http.MethodPost, "/api/auth/login", nil)
@@ -114,13 +110,13 @@ func TestAuthLimit(t *testing.T) {
 	if got := headerInt(t, rec, "Retry-After"); got < 1 || got > window {
 		t.Errorf("attempt 11: Retry-After = %d, want within [1, %d]", got, window)
 	}
-	if limited != 1 {
-		t.Errorf("OnLimited called %d times after one refused request, want 1", limited)
+	if n := limited.count(); n != 1 || limited.routes[0] != "/api/auth/login" {
+		t.Errorf("RateLimited reported routes %v after one refused request, want [/api/auth/login]", limited.routes)
 	}
 }
 
 func TestGeneralAndAuthCountSeparately(t *testing.T) {
-	r := limitedEngine(t, newLimits(t, limitsOptions(2, 1)))
+	r := limitedEngine(t, memoryLimits(t, 2, 1), &limitRecorder{})
 
 	steps := []struct {
 		method, path  string
@@ -158,7 +154,7 @@ func TestLimitsClientIP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := limitedEngine(t, newLimits(t, limitsOptions(100, 1)))
+			r := limitedEngine(t, memoryLimits(t, 100, 1), &limitRecorder{})
 			if err := r.SetTrustedProxies(tt.trusted); err != nil {
 				t.Fatalf("SetTrustedProxies(%v) = %v", tt.trusted, err)
 			}
@@ -177,95 +173,5 @@ func TestLimitsClientIP(t *testing.T) {
 				t.Errorf("second request with X-Forwarded-For %s = %d, want %d", tt.secondXFF, got, tt.wantSecond)
 			}
 		})
-	}
-}
-
-func TestNewLimitsRejectsBadOptions(t *testing.T) {
-	tests := []struct {
-		name   string
-		change func(o *middleware.LimitsOptions)
-	}{
-		{"zero window", func(o *middleware.LimitsOptions) { o.Window = 0 }},
-		{"zero general max", func(o *middleware.LimitsOptions) { o.GeneralMax = 0 }},
-		{"zero auth max", func(o *middleware.LimitsOptions) { o.AuthMax = 0 }},
-		{"zero login failures", func(o *middleware.LimitsOptions) { o.LoginMaxFailures = 0 }},
-		{"zero login window", func(o *middleware.LimitsOptions) { o.LoginFailureWindow = 0 }},
-		{"no logger", func(o *middleware.LimitsOptions) { o.Log = nil }},
-	}
-	for _, tt := range tests {
-		opts := limitsOptions(1, 1)
-		tt.change(&opts)
-		if _, err := middleware.NewLimits(opts); err == nil {
-			t.Errorf("NewLimits with %s = nil error, want an error", tt.name)
-		}
-	}
-}
-
-func TestLimitsRedisUnavailable(t *testing.T) {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
-	t.Cleanup(func() { _ = client.Close() })
-	var logs bytes.Buffer
-	opts := limitsOptions(100, 2)
-	opts.Redis = client
-	opts.Log = slog.New(slog.NewJSONHandler(&logs, nil))
-	l := newLimits(t, opts)
-	r := limitedEngine(t, l)
-
-	for i, want := range []int{http.StatusOK, http.StatusOK, http.StatusTooManyRequests} {
-		if rec := serveEdge(r, http.MethodPost, "/api/auth/login", nil); rec.Code != want {
-			t.Fatalf("attempt %d = %d %q, want %d", i+1, rec.Code, rec.Body.String(), want)
-		}
-	}
-	guard := l.LoginGuard()
-	ctx := context.Background()
-	for range 3 {
-		if err := guard.Failed(ctx, "a@example.com"); err != nil {
-			t.Fatalf("Failed = %v", err)
-		}
-	}
-	if _, blocked, err := guard.Blocked(ctx, "a@example.com"); err != nil || !blocked {
-		t.Errorf("Blocked after 3 failures = %v, %v; want true, nil", blocked, err)
-	}
-
-	var warnings int
-	for line := range strings.Lines(logs.String()) {
-		if strings.Contains(line, `"level":"WARN"`) {
-			warnings++
-			if !strings.Contains(line, `"msg":"rate limit store unavailable, using memory"`) {
-				t.Errorf("unexpected warning %s", line)
-			}
-		}
-	}
-	if warnings != 1 {
-		t.Errorf("logged %d warnings, want 1:\n%s", warnings, logs.String())
-	}
-}
-
-func TestLimitsRedisShared(t *testing.T) {
-	client := storetest.Redis(t)
-	var logs bytes.Buffer
-	opts := limitsOptions(100, 2)
-	opts.Redis = client
-	opts.Prefix = uniquePrefix(t, client)
-	opts.Log = slog.New(slog.NewJSONHandler(&logs, nil))
-	a := limitedEngine(t, newLimits(t, opts))
-	b := limitedEngine(t, newLimits(t, opts))
-
-	steps := []struct {
-		name       string
-		engine     *gin.Engine
-		wantStatus int
-	}{
-		{"first instance", a, http.StatusOK},
-		{"second instance", b, http.StatusOK},
-		{"first instance again", a, http.StatusTooManyRequests},
-	}
-	for _, s := range steps {
-		if rec := serveEdge(s.engine, http.MethodPost, "/api/auth/login", nil); rec.Code != s.wantStatus {
-			t.Fatalf("%s = %d %q, want %d", s.name, rec.Code, rec.Body.String(), s.wantStatus)
-		}
-	}
-	if logs.Len() != 0 {
-		t.Errorf("logged %s, want nothing while Redis answers", logs.String())
 	}
 }

@@ -1,4 +1,5 @@
-// Package models holds the rows the server stores, the user roles and the storage sentinels.
+// Package models holds the rows the server stores, the named vocabularies they use (roles, revoke
+// reasons, audit event types, database drivers) and the storage sentinels.
 package models
 
 import (
@@ -58,7 +59,7 @@ type Session struct {
 	PrevTokenHash []byte
 	RotatedAt     time.Time
 	RevokedAt     *time.Time
-	RevokeReason  string
+	RevokeReason  RevokeReason
 	// User is the session's user (id, email, role, disabled; no password hash), read with the
 	// session by store.UpdateSession; nil elsewhere. It is never written through the session.
 	User *User `gorm:"-"`
@@ -71,6 +72,30 @@ func (s *Session) Active(now time.Time, idle time.Duration) bool {
 
 // IdleEnd is when the session ends if it is not refreshed before.
 func (s *Session) IdleEnd(idle time.Duration) time.Time { return s.LastUsedAt.Add(idle) }
+
+// RevokeReason says why a session ended.
+type RevokeReason string
+
+// The reasons a session ends early.
+const (
+	ReasonLogout          RevokeReason = "logout"           // its user logged out
+	ReasonLogoutAll       RevokeReason = "logout_all"       // its user logged out everywhere
+	ReasonEndedByOwner    RevokeReason = "session_revoked"  // its user ended it from the sessions list
+	ReasonEndedByAdmin    RevokeReason = "admin"            // an admin ended the user's sessions
+	ReasonTokenReuse      RevokeReason = "token_reuse"      // a replaced refresh token came back
+	ReasonPasswordChanged RevokeReason = "password_changed" // its user changed the password elsewhere
+	ReasonUserDisabled    RevokeReason = "user_disabled"    // its user was disabled
+	ReasonUserDeleted     RevokeReason = "user_deleted"     // its user was deleted
+)
+
+// Driver names a database driver.
+type Driver string
+
+// The database drivers the server runs on.
+const (
+	DriverPostgres Driver = "postgres"
+	DriverSQLite   Driver = "sqlite"
+)
 
 // RevocationKind says what a Revocation denies.
 type RevocationKind string
@@ -97,10 +122,10 @@ type Revocation struct {
 }
 
 // AuditEvent is one entry of the audit trail. UserID is the user the event is about;
-// Detail is a small JSON object and never holds a password or a token.
+// Detail is a small JSON object (an AuditDetail as the audit writer marshalled it).
 type AuditEvent struct {
 	ID        string `gorm:"primaryKey"`
-	Type      string
+	Type      AuditType
 	UserID    string
 	SessionID string
 	IP        string
@@ -141,7 +166,7 @@ type UserFilter struct {
 // before Before when set, of UserID and Type when set.
 type AuditFilter struct {
 	UserID string
-	Type   string
+	Type   AuditType
 	Before *Cursor
 	Limit  int
 }

@@ -37,7 +37,7 @@ type Options struct {
 // Revoker keeps a List in step with the store and the other instances.
 type Revoker struct {
 	list     *List
-	o        Options
+	opts     Options
 	lastSync time.Time
 }
 
@@ -53,7 +53,7 @@ func New(list *List, o Options) *Revoker {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Revoker{list: list, o: o}
+	return &Revoker{list: list, opts: o}
 }
 
 // Load reads every revocation still in force from the store into the list, so a restarted
@@ -64,8 +64,8 @@ func (r *Revoker) Load(ctx context.Context) error {
 
 // sync applies the store's revocations created at or after since.
 func (r *Revoker) sync(ctx context.Context, since time.Time) error {
-	now := r.o.Now().UTC()
-	revs, err := r.o.Store.RevocationsSince(ctx, since, now)
+	now := r.opts.Now().UTC()
+	revs, err := r.opts.Store.RevocationsSince(ctx, since, now)
 	if err != nil {
 		return fmt.Errorf("read revocations: %w", err)
 	}
@@ -81,15 +81,15 @@ func (r *Revoker) Publish(ctx context.Context, revs []models.Revocation) {
 		return
 	}
 	r.list.Apply(revs)
-	if r.o.Redis == nil {
+	if r.opts.Redis == nil {
 		return
 	}
 	msg, err := json.Marshal(toWire(revs))
 	if err == nil {
-		err = r.o.Redis.Publish(ctx, r.o.Channel, msg).Err()
+		err = r.opts.Redis.Publish(ctx, r.opts.Channel, msg).Err()
 	}
 	if err != nil {
-		r.o.Log.WarnContext(ctx, "revocation broadcast failed", "error", err.Error(), "count", len(revs))
+		r.opts.Log.WarnContext(ctx, "revocation broadcast failed", "error", err.Error(), "count", len(revs))
 	}
 }
 
@@ -101,13 +101,13 @@ func (r *Revoker) Start(ctx context.Context) error {
 	if err := r.Load(ctx); err != nil {
 		return err
 	}
-	if r.o.Redis != nil {
-		sub := r.o.Redis.Subscribe(ctx, r.o.Channel)
+	if r.opts.Redis != nil {
+		sub := r.opts.Redis.Subscribe(ctx, r.opts.Channel)
 		wait, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_, err := sub.Receive(wait)
 		cancel()
 		if err != nil {
-			r.o.Log.WarnContext(ctx, "revocation channel unavailable, relying on polling until it answers", "error", err.Error())
+			r.opts.Log.WarnContext(ctx, "revocation channel unavailable, relying on polling until it answers", "error", err.Error())
 		}
 		go r.listen(ctx, sub)
 	}
@@ -117,7 +117,7 @@ func (r *Revoker) Start(ctx context.Context) error {
 
 // loop polls and prunes until ctx ends.
 func (r *Revoker) loop(ctx context.Context) {
-	poll := time.NewTicker(r.o.SyncInterval)
+	poll := time.NewTicker(r.opts.SyncInterval)
 	defer poll.Stop()
 	prune := time.NewTicker(time.Minute)
 	defer prune.Stop()
@@ -127,7 +127,7 @@ func (r *Revoker) loop(ctx context.Context) {
 			return
 		case <-poll.C:
 			if err := r.syncBounded(ctx, r.lastSync.Add(-syncOverlap)); err != nil {
-				r.o.Log.WarnContext(ctx, "revocation sync failed", "error", err.Error())
+				r.opts.Log.WarnContext(ctx, "revocation sync failed", "error", err.Error())
 			}
 		case <-prune.C:
 			r.prune(ctx)
@@ -137,27 +137,27 @@ func (r *Revoker) loop(ctx context.Context) {
 
 // syncBounded is sync under a deadline of one sync interval, so a hung database cannot stall the loop.
 func (r *Revoker) syncBounded(ctx context.Context, since time.Time) error {
-	ctx, cancel := context.WithTimeout(ctx, max(r.o.SyncInterval, time.Second))
+	ctx, cancel := context.WithTimeout(ctx, max(r.opts.SyncInterval, time.Second))
 	defer cancel()
 	return r.sync(ctx, since)
 }
 
 // prune drops expired entries from memory and deletes dead sessions and revocations from the store.
 func (r *Revoker) prune(ctx context.Context) {
-	now := r.o.Now().UTC()
+	now := r.opts.Now().UTC()
 	left := r.list.Prune(now)
-	if r.o.Entries != nil {
-		r.o.Entries(left)
+	if r.opts.Entries != nil {
+		r.opts.Entries(left)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	sessions, revs, err := r.o.Store.PurgeExpired(ctx, now, now.Add(-r.o.IdleTimeout), now.Add(-r.o.RetainRevoked))
+	sessions, revs, err := r.opts.Store.PurgeExpired(ctx, now, now.Add(-r.opts.IdleTimeout), now.Add(-r.opts.RetainRevoked))
 	if err != nil {
-		r.o.Log.WarnContext(ctx, "cleanup failed", "error", err.Error())
+		r.opts.Log.WarnContext(ctx, "cleanup failed", "error", err.Error())
 		return
 	}
 	if sessions+revs > 0 {
-		r.o.Log.InfoContext(ctx, "cleanup done", "sessions_deleted", sessions, "revocations_deleted", revs, "deny_list_entries", left)
+		r.opts.Log.InfoContext(ctx, "cleanup done", "sessions_deleted", sessions, "revocations_deleted", revs, "deny_list_entries", left)
 	}
 }
 
@@ -176,7 +176,7 @@ func (r *Revoker) listen(ctx context.Context, sub *redis.PubSub) {
 			}
 			var w []wireRevocation
 			if err := json.Unmarshal([]byte(m.Payload), &w); err != nil {
-				r.o.Log.WarnContext(ctx, "bad revocation message", "error", err.Error())
+				r.opts.Log.WarnContext(ctx, "bad revocation message", "error", err.Error())
 				continue
 			}
 			r.list.Apply(fromWire(w))

@@ -205,7 +205,7 @@ func TestDeleteUser(t *testing.T) {
 		u := newUser(t, s, "ann@example.com", models.RoleUser, t0)
 		live := newSession(t, s, u.ID, t0)
 		ended := newSession(t, s, u.ID, t0)
-		if _, err := s.EndSessions(ctx, models.SessionFilter{ID: ended.ID}, "logout", t0, deny); err != nil {
+		if _, err := s.EndSessions(ctx, models.SessionFilter{ID: ended.ID}, models.ReasonLogout, t0, deny); err != nil {
 			t.Fatalf("EndSessions() = %v", err)
 		}
 
@@ -224,7 +224,7 @@ func TestDeleteUser(t *testing.T) {
 		if _, err := s.UserByID(ctx, u.ID); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("UserByID(deleted) = %v, want ErrNotFound", err)
 		}
-		if err := s.UpdateSession(ctx, live.ID, func(*models.Session) ([]models.Revocation, error) { return nil, nil }); !errors.Is(err, models.ErrNotFound) {
+		if err := s.UpdateSession(ctx, live.ID, func(*models.Session) (bool, []models.Revocation, error) { return true, nil, nil }); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("UpdateSession(session of deleted user) = %v, want ErrNotFound", err)
 		}
 		if n := len(allRevocations(t, s)); n != 3 {

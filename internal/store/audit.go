@@ -14,7 +14,7 @@ import (
 // since the columns hold UUIDs on PostgreSQL.
 type auditRow struct {
 	ID        string `gorm:"primaryKey"`
-	Type      string
+	Type      models.AuditType
 	UserID    *string
 	SessionID *string
 	IP        string

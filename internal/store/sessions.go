@@ -25,11 +25,12 @@ func (s *Store) CreateSession(ctx context.Context, sess *models.Session) error {
 }
 
 // UpdateSession locks session id for one transaction (SELECT ... FOR UPDATE on PostgreSQL),
-// reading its user in the same query into sess.User (id, email, role, disabled), calls change
-// on it, then saves the session's mutable fields and inserts the revocations change returned
-// (a zero CreatedAt becomes now). An error from change rolls the transaction back and is
-// returned as it is. A missing session is models.ErrNotFound and change is not called.
-func (s *Store) UpdateSession(ctx context.Context, id string, change func(sess *models.Session) ([]models.Revocation, error)) error {
+// reading its user in the same query into sess.User (id, email, role, disabled), and calls change
+// on it. When change says save, it then saves the session's mutable fields and inserts the
+// revocations change returned (a zero CreatedAt becomes now); otherwise nothing is written. An
+// error from change rolls the transaction back and is returned as it is. A missing session is
+// models.ErrNotFound and change is not called.
+func (s *Store) UpdateSession(ctx context.Context, id string, change func(sess *models.Session) (save bool, revs []models.Revocation, err error)) error {
 	return s.inTx(ctx, func(tx *gorm.DB) error {
 		var row struct {
 			models.Session
@@ -41,7 +42,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, change func(sess *
 			Select("sessions.*, users.email AS user_email, users.role AS user_role, users.disabled AS user_disabled").
 			Joins("JOIN users ON users.id = sessions.user_id").
 			Where("sessions.id = ?", id)
-		if s.driver == DriverPostgres {
+		if s.driver == models.DriverPostgres {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "sessions"}})
 		}
 		if err := q.Take(&row).Error; err != nil {
@@ -49,8 +50,8 @@ func (s *Store) UpdateSession(ctx context.Context, id string, change func(sess *
 		}
 		sess := row.Session
 		sess.User = &models.User{ID: sess.UserID, Email: row.UserEmail, Role: row.UserRole, Disabled: row.UserDisabled}
-		revs, err := change(&sess)
-		if err != nil {
+		save, revs, err := change(&sess)
+		if err != nil || !save {
 			return err
 		}
 		err = tx.Model(&models.Session{}).Where("id = ?", id).Updates(map[string]any{
@@ -90,7 +91,7 @@ func (s *Store) ActiveSessions(ctx context.Context, userID string, now, idleSinc
 // and in the same transaction inserts a session revocation (ExpiresAt denyUntil) for each
 // one plus extra (whose zero CreatedAt becomes at). It returns the revocations it inserted,
 // possibly none. f must name an ID or a UserID.
-func (s *Store) EndSessions(ctx context.Context, f models.SessionFilter, reason string, at, denyUntil time.Time, extra ...models.Revocation) ([]models.Revocation, error) {
+func (s *Store) EndSessions(ctx context.Context, f models.SessionFilter, reason models.RevokeReason, at, denyUntil time.Time, extra ...models.Revocation) ([]models.Revocation, error) {
 	at, denyUntil = at.UTC(), denyUntil.UTC()
 	var revs []models.Revocation
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
@@ -113,7 +114,7 @@ var errNoSessionFilter = errors.New("end sessions: filter names no session or us
 
 // endSessions marks the not-yet-revoked sessions matching f as revoked and returns a
 // session revocation for each, for the caller to insert.
-func endSessions(tx *gorm.DB, f models.SessionFilter, reason string, at, denyUntil time.Time) ([]models.Revocation, error) {
+func endSessions(tx *gorm.DB, f models.SessionFilter, reason models.RevokeReason, at, denyUntil time.Time) ([]models.Revocation, error) {
 	if f.ID == "" && f.UserID == "" {
 		return nil, errNoSessionFilter
 	}

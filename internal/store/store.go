@@ -34,12 +34,6 @@ import (
 	"github.com/authserver/authserver/migrations"
 )
 
-// The drivers Open accepts.
-const (
-	DriverPostgres = "postgres"
-	DriverSQLite   = "sqlite"
-)
-
 // slowQuery is how long a query may take before it is logged, and maxLoggedSQL how much
 // of its text the log keeps (a batch insert can be long).
 const (
@@ -52,30 +46,31 @@ const (
 type Store struct {
 	db     *gorm.DB
 	sqlDB  *sql.DB
-	driver string
+	driver models.Driver
 }
 
 // Open connects to the database and checks that it answers within ctx.
 //
-// driver is DriverPostgres (dsn is a libpq URL or key=value string; connect_timeout=5
-// is added when absent) or DriverSQLite (dsn is a file path; its directory is created
+// driver is models.DriverPostgres (dsn is a libpq URL or key=value string; connect_timeout=5
+// is added when absent) or models.DriverSQLite (dsn is a file path; its directory is created
 // with mode 0700). Queries slower than 200ms are logged on log as warnings, without
 // their parameters. Open does not apply migrations: call Migrate.
-func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, driver models.Driver, dsn string, log *slog.Logger) (*Store, error) {
 	cfg := &gorm.Config{
 		SkipDefaultTransaction: true,
+		TranslateError:         true, // duplicate keys come back as gorm.ErrDuplicatedKey on both drivers
 		DisableAutomaticPing:   true,
 		Logger:                 slowLogger{log: log},
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
 	var dialector gorm.Dialector
 	switch driver {
-	case DriverPostgres:
+	case models.DriverPostgres:
 		dialector = postgres.New(postgres.Config{
 			DSN:          withConnectTimeout(dsn),
 			OptionOpenDB: []stdlib.OptionOpenDB{stdlib.OptionAfterConnect(scanTimesInUTC)},
 		})
-	case DriverSQLite:
+	case models.DriverSQLite:
 		if err := os.MkdirAll(filepath.Dir(dsn), 0o700); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
@@ -92,7 +87,7 @@ func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*Store, er
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
-	if driver == DriverPostgres {
+	if driver == models.DriverPostgres {
 		sqlDB.SetMaxOpenConns(20)
 		sqlDB.SetMaxIdleConns(20)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
@@ -138,13 +133,13 @@ func scanTimesInUTC(_ context.Context, conn *pgx.Conn) error {
 // Running it again is a no-op. On PostgreSQL an advisory lock keeps instances that
 // start together from migrating at the same time.
 func (s *Store) Migrate(ctx context.Context) error {
-	dir, err := fs.Sub(migrations.FS, s.driver)
+	dir, err := fs.Sub(migrations.FS, string(s.driver))
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	dialect := goose.DialectSQLite3
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
-	if s.driver == DriverPostgres {
+	if s.driver == models.DriverPostgres {
 		dialect = goose.DialectPostgres
 		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 		if err != nil {
@@ -175,15 +170,15 @@ func (s *Store) Close() error {
 	return s.sqlDB.Close()
 }
 
-// Driver returns the driver the store was opened with: DriverPostgres or DriverSQLite.
-func (s *Store) Driver() string {
+// Driver returns the driver the store was opened with.
+func (s *Store) Driver() models.Driver {
 	return s.driver
 }
 
 // forUpdate adds FOR UPDATE to tx's query on PostgreSQL. SQLite needs no row locks:
 // its single connection already serialises transactions.
 func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {
-	if s.driver == DriverPostgres {
+	if s.driver == models.DriverPostgres {
 		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	return tx
@@ -199,15 +194,9 @@ func translate(what string, err error) error {
 	if !errors.As(err, &pgErr) {
 		pgErr = nil
 	} else {
-		switch {
-		case pgErr.Code == "23505" && pgErr.ConstraintName == "users_email_key":
-			return models.ErrEmailTaken
-		case pgErr.Code == "22P02": // invalid text representation: a malformed uuid
+		if pgErr.Code == "22P02" { // invalid text representation: a malformed uuid
 			return models.ErrNotFound
 		}
-	}
-	if strings.Contains(err.Error(), "UNIQUE constraint failed: users.email") {
-		return models.ErrEmailTaken
 	}
 	if unavailable(err, pgErr) {
 		return fmt.Errorf("%s: %w", what, errors.Join(models.ErrUnavailable, err))

@@ -93,7 +93,7 @@ func TestOpenRejectsUnknownDriver(t *testing.T) {
 
 func TestOpenSQLiteCreatesPrivateDirectory(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data", "db")
-	s, err := store.Open(context.Background(), store.DriverSQLite, filepath.Join(dir, "auth.db"), slog.Default())
+	s, err := store.Open(context.Background(), models.DriverSQLite, filepath.Join(dir, "auth.db"), slog.Default())
 	if err != nil {
 		t.Fatalf("Open(sqlite in a new directory) = %v", err)
 	}
@@ -116,7 +116,7 @@ func TestMigrateTwiceIsNoop(t *testing.T) {
 		if err := s.Ping(context.Background()); err != nil {
 			t.Errorf("Ping() = %v", err)
 		}
-		if got, want := s.Driver(), path.Base(t.Name()); got != want {
+		if got, want := s.Driver(), models.Driver(path.Base(t.Name())); got != want {
 			t.Errorf("Driver() = %q, want %q", got, want)
 		}
 	})
@@ -179,7 +179,7 @@ func TestUpdateSession(t *testing.T) {
 		sess := newSession(t, s, u.ID, t0.Add(-time.Minute))
 
 		t.Run("saves", func(t *testing.T) {
-			err := s.UpdateSession(ctx, sess.ID, func(got *models.Session) ([]models.Revocation, error) {
+			err := s.UpdateSession(ctx, sess.ID, func(got *models.Session) (bool, []models.Revocation, error) {
 				if got.ID != sess.ID || got.Generation != 0 || string(got.TokenHash) != "hash-0" || got.PrevTokenHash != nil {
 					t.Errorf("change got %+v, want the stored session", got)
 				}
@@ -190,7 +190,7 @@ func TestUpdateSession(t *testing.T) {
 				got.PrevTokenHash, got.TokenHash = got.TokenHash, []byte("hash-1")
 				got.RotatedAt, got.LastUsedAt = t0, t0
 				got.IP = "192.0.2.2"
-				return []models.Revocation{{Kind: models.RevokeToken, Subject: "jti-1", ExpiresAt: t0.Add(time.Hour), CreatedAt: t0}}, nil
+				return true, []models.Revocation{{Kind: models.RevokeToken, Subject: "jti-1", ExpiresAt: t0.Add(time.Hour), CreatedAt: t0}}, nil
 			})
 			if err != nil {
 				t.Fatalf("UpdateSession() = %v", err)
@@ -211,11 +211,11 @@ func TestUpdateSession(t *testing.T) {
 		})
 
 		t.Run("rolls back when change fails", func(t *testing.T) {
-			err := s.UpdateSession(ctx, sess.ID, func(got *models.Session) ([]models.Revocation, error) {
+			err := s.UpdateSession(ctx, sess.ID, func(got *models.Session) (bool, []models.Revocation, error) {
 				got.Generation = 99
 				now := t0
 				got.RevokedAt = &now
-				return []models.Revocation{{Kind: models.RevokeSession, Subject: sess.ID, ExpiresAt: t0.Add(time.Hour)}}, errBoom
+				return true, []models.Revocation{{Kind: models.RevokeSession, Subject: sess.ID, ExpiresAt: t0.Add(time.Hour)}}, errBoom
 			})
 			if !errors.Is(err, errBoom) {
 				t.Fatalf("UpdateSession(failing change) = %v, want errBoom", err)
@@ -229,12 +229,29 @@ func TestUpdateSession(t *testing.T) {
 			}
 		})
 
+		t.Run("writes nothing unless change says save", func(t *testing.T) {
+			err := s.UpdateSession(ctx, sess.ID, func(got *models.Session) (bool, []models.Revocation, error) {
+				got.Generation = 42
+				return false, []models.Revocation{{Kind: models.RevokeSession, Subject: sess.ID, ExpiresAt: t0.Add(time.Hour)}}, nil
+			})
+			if err != nil {
+				t.Fatalf("UpdateSession(change without save) = %v, want nil", err)
+			}
+			list, err := s.ActiveSessions(ctx, u.ID, t0, t0.Add(-time.Hour))
+			if err != nil || len(list) != 1 || list[0].Generation != 1 {
+				t.Errorf("ActiveSessions() after a change without save = %+v, %v, want the session at generation 1", list, err)
+			}
+			if revs := allRevocations(t, s); len(revs) != 1 {
+				t.Errorf("revocations after a change without save = %+v, want only the earlier one", revs)
+			}
+		})
+
 		t.Run("missing session", func(t *testing.T) {
 			for _, id := range []string{uuid.NewString(), "not-a-uuid"} {
 				called := false
-				err := s.UpdateSession(ctx, id, func(*models.Session) ([]models.Revocation, error) {
+				err := s.UpdateSession(ctx, id, func(*models.Session) (bool, []models.Revocation, error) {
 					called = true
-					return nil, nil
+					return true, nil, nil
 				})
 				if !errors.Is(err, models.ErrNotFound) || called {
 					t.Errorf("UpdateSession(%q) = %v (change called: %v), want ErrNotFound without calling change", id, err, called)
@@ -253,9 +270,9 @@ func TestUpdateSessionSerialises(t *testing.T) {
 		errs := make(chan error, n)
 		for range n {
 			go func() {
-				errs <- s.UpdateSession(ctx, sess.ID, func(got *models.Session) ([]models.Revocation, error) {
+				errs <- s.UpdateSession(ctx, sess.ID, func(got *models.Session) (bool, []models.Revocation, error) {
 					got.Generation++
-					return nil, nil
+					return true, nil, nil
 				})
 			}()
 		}
@@ -284,7 +301,7 @@ func TestActiveSessions(t *testing.T) {
 		newSession(t, s, other.ID, t0)
 
 		revoked := newSession(t, s, u.ID, t0)
-		if _, err := s.EndSessions(ctx, models.SessionFilter{ID: revoked.ID}, "logout", t0, t0.Add(time.Hour)); err != nil {
+		if _, err := s.EndSessions(ctx, models.SessionFilter{ID: revoked.ID}, models.ReasonLogout, t0, t0.Add(time.Hour)); err != nil {
 			t.Fatalf("EndSessions() = %v", err)
 		}
 		expired := &models.Session{ID: uuid.NewString(), UserID: u.ID, CreatedAt: t0.Add(-48 * time.Hour),
@@ -341,7 +358,7 @@ func TestEndSessions(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				before := len(allRevocations(t, s))
-				revs, err := s.EndSessions(ctx, tt.f, "logout", t0, deny, tt.extra...)
+				revs, err := s.EndSessions(ctx, tt.f, models.ReasonLogout, t0, deny, tt.extra...)
 				if err != nil && !(tt.badID && errors.Is(err, models.ErrNotFound)) {
 					t.Fatalf("EndSessions(%+v) = %v", tt.f, err)
 				}
@@ -377,7 +394,7 @@ func TestEndSessions(t *testing.T) {
 			})
 		}
 
-		if _, err := s.EndSessions(ctx, models.SessionFilter{}, "logout", t0, deny); err == nil {
+		if _, err := s.EndSessions(ctx, models.SessionFilter{}, models.ReasonLogout, t0, deny); err == nil {
 			t.Errorf("EndSessions(empty filter) = nil error, want one")
 		}
 		if got := activeIDs(t, s, ann.ID); len(got) != 1 {
@@ -469,10 +486,10 @@ func TestRevocationsAndPurge(t *testing.T) {
 		}
 		revokedLongAgo := newSession(t, s, u.ID, t0)
 		revokedRecently := newSession(t, s, u.ID, t0)
-		if _, err := s.EndSessions(ctx, models.SessionFilter{ID: revokedLongAgo.ID}, "logout", t0.Add(-2*time.Hour), t0.Add(-time.Hour)); err != nil {
+		if _, err := s.EndSessions(ctx, models.SessionFilter{ID: revokedLongAgo.ID}, models.ReasonLogout, t0.Add(-2*time.Hour), t0.Add(-time.Hour)); err != nil {
 			t.Fatalf("EndSessions() = %v", err)
 		}
-		if _, err := s.EndSessions(ctx, models.SessionFilter{ID: revokedRecently.ID}, "logout", t0, t0.Add(time.Hour)); err != nil {
+		if _, err := s.EndSessions(ctx, models.SessionFilter{ID: revokedRecently.ID}, models.ReasonLogout, t0, t0.Add(time.Hour)); err != nil {
 			t.Fatalf("EndSessions() = %v", err)
 		}
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -15,10 +16,22 @@ import (
 func (s *Store) CreateUser(ctx context.Context, u *models.User) error {
 	u.CreatedAt = u.CreatedAt.UTC()
 	u.UpdatedAt = u.UpdatedAt.UTC()
-	if err := s.db.WithContext(ctx).Create(u).Error; err != nil {
+	err := s.db.WithContext(ctx).Create(u).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) && s.emailExists(ctx, u.Email) {
+		return models.ErrEmailTaken // a duplicate id stays a plain error: ids are fresh UUIDs
+	}
+	if err != nil {
 		return translate("create user", err)
 	}
 	return nil
+}
+
+// emailExists reports whether a user has email. The driver names the duplicate key only in its
+// message, so CreateUser asks the table which key clashed.
+func (s *Store) emailExists(ctx context.Context, email string) bool {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&models.User{}).Where("email = ?", email).Limit(1).Count(&n).Error
+	return err == nil && n > 0
 }
 
 // UserByEmail returns the user with that (normalised) email, or models.ErrNotFound.
@@ -91,7 +104,7 @@ func (s *Store) ChangePassword(ctx context.Context, userID, hash, keepSessionID 
 			return models.ErrNotFound
 		}
 		var err error
-		revs, err = endSessions(tx, models.SessionFilter{UserID: userID, ExceptID: keepSessionID}, "password_changed", at, denyUntil)
+		revs, err = endSessions(tx, models.SessionFilter{UserID: userID, ExceptID: keepSessionID}, models.ReasonPasswordChanged, at, denyUntil)
 		if err != nil {
 			return err
 		}
@@ -137,7 +150,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p models.UserPatch, a
 		if p.Disabled == nil || !*p.Disabled {
 			return nil
 		}
-		revs, err = endSessions(tx, models.SessionFilter{UserID: id}, "user_disabled", at, denyUntil)
+		revs, err = endSessions(tx, models.SessionFilter{UserID: id}, models.ReasonUserDisabled, at, denyUntil)
 		if err != nil {
 			return err
 		}
@@ -163,7 +176,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at, denyUntil time.Ti
 			return err
 		}
 		var err error
-		revs, err = endSessions(tx, models.SessionFilter{UserID: id}, "user_deleted", at, denyUntil)
+		revs, err = endSessions(tx, models.SessionFilter{UserID: id}, models.ReasonUserDeleted, at, denyUntil)
 		if err != nil {
 			return err
 		}

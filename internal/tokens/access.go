@@ -14,10 +14,11 @@ import (
 // AccessClaims are the claims of an access token.
 type AccessClaims struct {
 	jwt.RegisteredClaims
-	Email       string `json:"email"`
-	Role        string `json:"role"`
-	SessionID   string `json:"sid"`
-	Fingerprint string `json:"fgp,omitempty"`
+	Email       string   `json:"email"`
+	Role        string   `json:"role"`
+	SessionID   string   `json:"sid"`
+	Fingerprint string   `json:"fgp,omitempty"`
+	AMR         []string `json:"amr,omitempty"` // how the user authenticated (RFC 8176); left out when not set
 }
 
 // AccessInput is what an access token says about its user and session.
@@ -28,6 +29,7 @@ type AccessInput struct {
 	SessionID   string
 	NotAfter    time.Time // when non-zero, exp is at most this (the session's end)
 	Fingerprint string
+	AMR         []string // the amr claim; nil leaves it out
 }
 
 // IssueAccess signs an access token for in, valid from now (iat = nbf, to the second) until
@@ -64,6 +66,7 @@ func (i *Issuer) IssueAccess(in AccessInput) (string, *AccessClaims, error) {
 		Role:        in.Role,
 		SessionID:   in.SessionID,
 		Fingerprint: in.Fingerprint,
+		AMR:         in.AMR,
 	}
 	t := jwt.NewWithClaims(i.method, claims)
 	t.Header["typ"] = accessType

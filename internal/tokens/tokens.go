@@ -199,11 +199,6 @@ func (i *Issuer) JWKS() JWKS {
 	return JWKS{Keys: slices.Clone(i.jwks.Keys)}
 }
 
-// AccessTTL returns the lifetime of access tokens.
-func (i *Issuer) AccessTTL() time.Duration {
-	return i.accessTTL
-}
-
 // classify turns a parser error into ErrExpired when an expired exp is its only reason, else into ErrInvalid.
 func classify(err error) error {
 	if errors.Is(err, jwt.ErrTokenExpired) && onlyExpiry(err) {

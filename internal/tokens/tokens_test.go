@@ -98,13 +98,6 @@ func TestNowDefaultsToTimeNow(t *testing.T) {
 	}
 }
 
-func TestAccessTTL(t *testing.T) {
-	i := issuerAt(t, fixtureFor(t, keys.EdDSA), t0)
-	if got := i.AccessTTL(); got != testTTL {
-		t.Errorf("AccessTTL() = %v, want %v", got, testTTL)
-	}
-}
-
 func TestJWKS(t *testing.T) {
 	for _, alg := range keys.Algorithms {
 		t.Run(alg, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 
+	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/store"
 
 	"github.com/redis/go-redis/v9"
@@ -34,12 +35,12 @@ func Backends(t testing.TB) []Backend {
 	t.Helper()
 	var list []Backend
 	if dsn := os.Getenv("TEST_DATABASE_URL"); dsn != "" {
-		list = append(list, Backend{Name: store.DriverPostgres, Open: func(t testing.TB) *store.Store {
+		list = append(list, Backend{Name: string(models.DriverPostgres), Open: func(t testing.TB) *store.Store {
 			t.Helper()
-			return openMigrated(t, store.DriverPostgres, PostgresDSN(t))
+			return openMigrated(t, models.DriverPostgres, PostgresDSN(t))
 		}})
 	}
-	return append(list, Backend{Name: store.DriverSQLite, Open: openSQLite})
+	return append(list, Backend{Name: string(models.DriverSQLite), Open: openSQLite})
 }
 
 // Open returns a fresh, migrated store on the first backend: PostgreSQL when
@@ -51,7 +52,7 @@ func Open(t testing.TB) *store.Store {
 
 func openSQLite(t testing.TB) *store.Store {
 	t.Helper()
-	return openMigrated(t, store.DriverSQLite, filepath.Join(t.TempDir(), "auth.db"))
+	return openMigrated(t, models.DriverSQLite, filepath.Join(t.TempDir(), "auth.db"))
 }
 
 // PostgresDSN creates a schema with a random name in TEST_DATABASE_URL, drops it (CASCADE)
@@ -98,7 +99,7 @@ func withSearchPath(t testing.TB, dsn, schema string) string {
 
 // openMigrated opens a store, applies the migrations and closes it in t.Cleanup.
 // The store logs (slow queries) to the test's output.
-func openMigrated(t testing.TB, driver, dsn string) *store.Store {
+func openMigrated(t testing.TB, driver models.Driver, dsn string) *store.Store {
 	t.Helper()
 	s, err := store.Open(t.Context(), driver, dsn, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {

@@ -1,4 +1,4 @@
-package middleware_test
+package ratelimit_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/authserver/authserver/internal/middleware"
+	"github.com/authserver/authserver/internal/ratelimit"
 
 	"github.com/authserver/authserver/internal/store/storetest"
 )
@@ -18,17 +18,17 @@ import (
 // guardStores are the ways a LoginGuard can keep its counters: each returns fresh options.
 var guardStores = []struct {
 	name string
-	opts func(t *testing.T) middleware.LimitsOptions
+	opts func(t *testing.T) ratelimit.Options
 }{
-	{"memory", func(t *testing.T) middleware.LimitsOptions { return limitsOptions(100, 10) }},
-	{"unreachable redis", func(t *testing.T) middleware.LimitsOptions {
+	{"memory", func(t *testing.T) ratelimit.Options { return limitsOptions(100, 10) }},
+	{"unreachable redis", func(t *testing.T) ratelimit.Options {
 		client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 		t.Cleanup(func() { _ = client.Close() })
 		opts := limitsOptions(100, 10)
 		opts.Redis = client
 		return opts
 	}},
-	{"redis", func(t *testing.T) middleware.LimitsOptions {
+	{"redis", func(t *testing.T) ratelimit.Options {
 		client := storetest.Redis(t)
 		opts := limitsOptions(100, 10)
 		opts.Redis = client
