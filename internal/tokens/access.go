@@ -19,6 +19,9 @@ type AccessClaims struct {
 	SessionID   string   `json:"sid"`
 	Fingerprint string   `json:"fgp,omitempty"`
 	AMR         []string `json:"amr,omitempty"` // how the user authenticated (RFC 8176); left out when not set
+	// SessionEnd is set when exp was cut short to AccessInput.NotAfter, the session's end as the
+	// server knew it when it issued the token: once exp passes, the session is over.
+	SessionEnd bool `json:"sxp,omitempty"`
 }
 
 // AccessInput is what an access token says about its user and session.
@@ -33,7 +36,7 @@ type AccessInput struct {
 }
 
 // IssueAccess signs an access token for in, valid from now (iat = nbf, to the second) until
-// now+AccessTTL or in.NotAfter, whichever is earlier, with a random jti. It returns the token and its claims,
+// now+AccessTTL or in.NotAfter, whichever is earlier (then with sxp: true), with a random jti. It returns the token and its claims,
 // or an error when UserID or SessionID is empty, when the token would already be expired, or when signing fails.
 func (i *Issuer) IssueAccess(in AccessInput) (string, *AccessClaims, error) {
 	if in.UserID == "" || in.SessionID == "" {
@@ -41,7 +44,8 @@ func (i *Issuer) IssueAccess(in AccessInput) (string, *AccessClaims, error) {
 	}
 	now := i.now()
 	exp := now.Add(i.accessTTL)
-	if !in.NotAfter.IsZero() && in.NotAfter.Before(exp) {
+	capped := !in.NotAfter.IsZero() && in.NotAfter.Before(exp)
+	if capped {
 		exp = in.NotAfter
 	}
 	expiresAt := jwt.NewNumericDate(exp)
@@ -67,6 +71,7 @@ func (i *Issuer) IssueAccess(in AccessInput) (string, *AccessClaims, error) {
 		SessionID:   in.SessionID,
 		Fingerprint: in.Fingerprint,
 		AMR:         in.AMR,
+		SessionEnd:  capped,
 	}
 	t := jwt.NewWithClaims(i.method, claims)
 	t.Header["typ"] = accessType
@@ -82,8 +87,9 @@ func (i *Issuer) IssueAccess(in AccessInput) (string, *AccessClaims, error) {
 
 // VerifyAccess checks an access token: the configured algorithm only, typ at+jwt, the signature
 // (by kid under the asymmetric algorithms), iss, aud, exp, nbf and iat with the leeway, and sub, jti and sid present.
-// It returns ErrExpired when the only fault is an expired exp (ErrSessionEnded when that exp was
-// capped to the session's end), and ErrInvalid, wrapping the reason, for anything else.
+// exp, nbf and iat must be JSON numbers. It returns ErrExpired when the only fault is an expired exp
+// (ErrSessionEnded when the token says that exp was its session's end), and ErrInvalid, wrapping
+// the reason, for anything else.
 //
 // A token verified before is found in a bounded cache by its SHA-256 and only its expiry is
 // checked again; the claims returned are shared and must not be modified.
@@ -95,13 +101,13 @@ func (i *Issuer) VerifyAccess(token string) (*AccessClaims, error) {
 	if claims := i.verified.get(key); claims != nil {
 		if !i.now().Before(claims.ExpiresAt.Add(i.leeway)) { // as golang-jwt judges exp: expired from exp on
 			i.verified.drop(key)
-			return nil, i.expired(claims, fmt.Errorf("%w: %w", ErrExpired, jwt.ErrTokenExpired))
+			return nil, expired(claims, fmt.Errorf("%w: %w", ErrExpired, jwt.ErrTokenExpired))
 		}
 		return claims, nil
 	}
 	claims := &AccessClaims{}
 	if _, err := i.accessParser.ParseWithClaims(token, claims, i.accessKeyfunc); err != nil {
-		return nil, i.expired(claims, classify(err))
+		return nil, expired(claims, classify(err))
 	}
 	if err := checkPresent(claims.Subject, claims.ID, claims.SessionID); err != nil {
 		return nil, err
@@ -110,11 +116,11 @@ func (i *Issuer) VerifyAccess(token string) (*AccessClaims, error) {
 	return claims, nil
 }
 
-// expired turns err into ErrSessionEnded when it is ErrExpired for a token whose lifetime was
-// cut short (exp - iat under the access TTL): that exp was its session's end.
-func (i *Issuer) expired(claims *AccessClaims, err error) error {
-	if errors.Is(err, ErrExpired) && claims.ExpiresAt != nil && claims.IssuedAt != nil &&
-		claims.ExpiresAt.Sub(claims.IssuedAt.Time) < i.accessTTL {
+// expired turns err into ErrSessionEnded when it is ErrExpired for a token that carries sxp:
+// the server capped its exp to the session's end. The token's age says nothing of the kind:
+// ACCESS_TOKEN_EXPIRY may have been raised since it was issued.
+func expired(claims *AccessClaims, err error) error {
+	if errors.Is(err, ErrExpired) && claims.SessionEnd {
 		return fmt.Errorf("%w: %w", ErrSessionEnded, err)
 	}
 	return err
