@@ -5,13 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn"
-	"github.com/trustelem/zxcvbn/frequency"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -72,7 +68,8 @@ func background(f func()) {
 	<-done
 }
 
-// Hash returns the bcrypt hash of password, or ErrBusy.
+// Hash returns the bcrypt hash of password's NFKC form (normalisePassword), or ErrBusy. It fails
+// for a form over 72 bytes, which bcrypt would truncate.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
@@ -82,16 +79,19 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		b   []byte
 		err error
 	)
-	background(func() { b, err = bcrypt.GenerateFromPassword([]byte(password), h.cost) })
+	background(func() { b, err = bcrypt.GenerateFromPassword([]byte(normalisePassword(password)), h.cost) })
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	return string(b), nil
 }
 
-// Verify reports whether password matches hash. An empty hash is compared against a dummy
-// hash so that an unknown email costs the same time as a wrong password; a password over 72
-// bytes never matches. It fails only with ErrBusy or the context's error.
+// Verify reports whether password matches hash: its NFKC form, as Hash stores it, or else the
+// password exactly as typed, which is how hashes made before passwords were normalised store a
+// password that NFKC changes (ASCII never changes, so every ASCII hash matches at the first try).
+// An empty hash is compared against a dummy hash so that an unknown email costs the same time as a
+// wrong password; a password over 72 bytes never matches. It fails only with ErrBusy or the
+// context's error.
 func (h *Hasher) Verify(ctx context.Context, hash, password string) (bool, error) {
 	if err := h.acquire(ctx); err != nil {
 		return false, err
@@ -101,50 +101,27 @@ func (h *Hasher) Verify(ctx context.Context, hash, password string) (bool, error
 	if hash == "" {
 		target = h.dummy()
 	}
-	if len(password) > maxPasswordBytes {
-		background(func() { _ = bcrypt.CompareHashAndPassword(target, []byte(password[:maxPasswordBytes])) })
-		return false, nil
+	var candidates []string // what may have been hashed; the same steps run for the dummy hash
+	for _, p := range []string{normalisePassword(password), password} {
+		if len(candidates) == 0 || p != candidates[0] {
+			candidates = append(candidates, p)
+		}
 	}
-	var err error
-	background(func() { err = bcrypt.CompareHashAndPassword(target, []byte(password)) })
-	if err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) && hash != "" {
-		return false, fmt.Errorf("compare password: %w", err)
+	matched := false
+	for _, p := range candidates {
+		if len(p) > maxPasswordBytes {
+			background(func() { _ = bcrypt.CompareHashAndPassword(target, []byte(p[:maxPasswordBytes])) })
+			continue
+		}
+		var err error
+		background(func() { err = bcrypt.CompareHashAndPassword(target, []byte(p)) })
+		if err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) && hash != "" {
+			return false, fmt.Errorf("compare password: %w", err)
+		}
+		if err == nil && hash != "" {
+			matched = true
+			break
+		}
 	}
-	return err == nil && hash != "", nil
-}
-
-// commonPasswords is zxcvbn's list of the 30,000 most common passwords, as a set.
-var commonPasswords = sync.OnceValue(func() map[string]struct{} {
-	list := frequency.FrequencyLists["passwords"]
-	set := make(map[string]struct{}, len(list))
-	for _, p := range list {
-		set[p] = struct{}{}
-	}
-	return set
-})
-
-// checkPassword applies the password policy (NIST SP 800-63B): minLen to 72 bytes measured in
-// code points and bytes, no composition rules, and no common, trivially guessable or
-// email-derived password. It returns the problem, or "".
-func checkPassword(password, email string, minLen int) string {
-	switch {
-	case !utf8.ValidString(password):
-		return "must be valid UTF-8"
-	case utf8.RuneCountInString(password) < minLen:
-		return fmt.Sprintf("must be at least %d characters", minLen)
-	case len(password) > maxPasswordBytes:
-		return fmt.Sprintf("must be at most %d bytes", maxPasswordBytes)
-	}
-	lower := strings.ToLower(password)
-	local, _, _ := strings.Cut(email, "@")
-	if lower == email || lower == local {
-		return "must not be your email address"
-	}
-	if _, common := commonPasswords()[lower]; common {
-		return "is too common; choose a less common password"
-	}
-	if zxcvbn.PasswordStrength(password, []string{email, local}).Score == 0 {
-		return "is too easy to guess; a longer passphrase works best"
-	}
-	return ""
+	return matched, nil
 }

@@ -142,6 +142,9 @@ func TestHasherVerify(t *testing.T) {
 	}
 }
 
+// bytes72 is a 72-byte password that repeats nothing.
+const bytes72 = "kT9$mQ2!vX7#pL4&wR8*zN3%bH6^cJ1(dF5)gS0_yE4+uA9=iO2-tK7~nM3?qW8<rV5>sB1;"
+
 func TestPasswordPolicy(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	tests := []struct {
@@ -152,15 +155,25 @@ func TestPasswordPolicy(t *testing.T) {
 		{"8 emoji are 8 characters", "a2@example.com", "🦊🐼🐨🐯🦁🐸🐙🦉", ""},
 		{"7 emoji are too few", "a3@example.com", "🦊🐼🐨🐯🦁🐸🐙", "at least 8 characters"},
 		{"7 ASCII characters", "a4@example.com", "Xq7#pLm", "at least 8 characters"},
-		{"72 bytes", "a5@example.com", strings.Repeat("kT9$", 18), ""},
-		{"73 bytes", "a6@example.com", strings.Repeat("kT9$", 18) + "z", "at most 72 bytes"},
+		{"72 bytes", "a5@example.com", bytes72, ""},
+		{"73 bytes", "a6@example.com", bytes72 + "z", "at most 72 bytes"},
+		{"a unit repeated to 72 bytes", "a12@example.com", strings.Repeat("kT9$", 18), "too easy"},
 		{"19 emoji are 76 bytes", "a7@example.com", strings.Repeat("🦊", 19), "at most 72 bytes"},
 		{"invalid UTF-8", "a8@example.com", "abcdefgh\xff", "UTF-8"},
 		{"common", "a9@example.com", "password1", "too common"},
 		{"common in another case", "a10@example.com", "PASSWORD1", "too common"},
 		{"equal to the email", "juniper.falcon@example.com", "Juniper.Falcon@example.com", "email"},
 		{"the email's local part", "juniper.hawk77@example.com", "JUNIPER.HAWK77", "email"},
-		{"trivially guessable", "a11@example.com", "aaaaaaaa", "too easy"},
+		{"one character repeated", "a11@example.com", "aaaaaaaa", "too easy"},
+		{"two counting runs", "a13@example.com", "5678wxyz", "too easy"},
+		{"counting down", "a14@example.com", "zyxwvutsrq", "too easy"},
+		{"two distinct characters", "a15@example.com", "abbbbbbbbba", "too easy"},
+		{"a 36-character Russian passphrase", "a16@example.com", "тихий снег ложится на старые крыши", ""},
+		{"Greek with accents", "a17@example.com", "καλημέρα θάλασσα ήλιε", ""},
+		{"decomposed accents count once", "a18@example.com", "cafe\u0301 cre\u0300me", ""},
+		{"full-width digits are common after NFKC", "a19@example.com", "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18", "too common"},
+		{"common in full-width capitals", "a20@example.com", "\uff30\uff21\uff33\uff33\uff37\uff2f\uff32\uff24\uff11", "too common"},
+		{"the email in full-width letters", "juniper.owl@example.com", "\uff4a\uff55\uff4e\uff49\uff50\uff45\uff52.\uff4f\uff57\uff4c", "email"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
