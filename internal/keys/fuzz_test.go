@@ -38,7 +38,7 @@ func FuzzParseKeys(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ecParams := pemOf("EC PARAMETERS", []byte{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07})
+	ecParams := p256Params()
 	f.Add(pemOf("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey)))
 	f.Add(pemOf("RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&rsaKey.PublicKey)))
 	f.Add(append(ecParams, pemOf("EC PRIVATE KEY", sec1)...))

@@ -56,6 +56,11 @@ func pemOf(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
 
+// p256Params is the block OpenSSL's "ecparam -genkey" writes before an EC key: the P-256 curve OID.
+func p256Params() []byte {
+	return pemOf("EC PARAMETERS", []byte{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07})
+}
+
 func TestIsAsymmetric(t *testing.T) {
 	tests := []struct {
 		alg  string
@@ -196,8 +201,7 @@ func TestParsePrivateKeyFormats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// OpenSSL's "ecparam -genkey" writes the curve OID in its own block first.
-	ecParams := pemOf("EC PARAMETERS", []byte{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07})
+	ecParams := p256Params()
 
 	tests := []struct {
 		name string
