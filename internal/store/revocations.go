@@ -23,10 +23,9 @@ func (s *Store) AddRevocations(ctx context.Context, revs ...models.Revocation) e
 // force at now (ExpiresAt after now), ordered by (CreatedAt, ID).
 func (s *Store) RevocationsSince(ctx context.Context, since, now time.Time) ([]models.Revocation, error) {
 	var revs []models.Revocation
-	err := s.db.WithContext(ctx).
-		Where("created_at >= ? AND expires_at > ?", since.UTC(), now.UTC()).
-		Order("created_at, id").
-		Find(&revs).Error
+	err := s.read(ctx, func(db *gorm.DB) error {
+		return db.Where("created_at >= ? AND expires_at > ?", since.UTC(), now.UTC()).Order("created_at, id").Find(&revs).Error
+	})
 	if err != nil {
 		return nil, translate("revocations since", err)
 	}

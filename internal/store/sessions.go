@@ -77,10 +77,11 @@ func (s *Store) UpdateSession(ctx context.Context, id string, change func(sess *
 // and used after idleSince, newest first.
 func (s *Store) ActiveSessions(ctx context.Context, userID string, now, idleSince time.Time) ([]models.Session, error) {
 	var list []models.Session
-	err := s.db.WithContext(ctx).
-		Where("user_id = ? AND revoked_at IS NULL AND expires_at > ? AND last_used_at > ?", userID, now.UTC(), idleSince.UTC()).
-		Order("created_at DESC, id DESC").
-		Find(&list).Error
+	err := s.read(ctx, func(db *gorm.DB) error {
+		return db.Where("user_id = ? AND revoked_at IS NULL AND expires_at > ? AND last_used_at > ?", userID, now.UTC(), idleSince.UTC()).
+			Order("created_at DESC, id DESC").
+			Find(&list).Error
+	})
 	if err != nil {
 		return nil, translate("active sessions", err)
 	}

@@ -47,6 +47,7 @@ type Store struct {
 	db     *gorm.DB
 	sqlDB  *sql.DB
 	driver models.Driver
+	health *health
 }
 
 // Open connects to the database and checks that it answers within ctx.
@@ -63,12 +64,13 @@ func Open(ctx context.Context, driver models.Driver, dsn string, log *slog.Logge
 		Logger:                 slowLogger{log: log},
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
+	h := &health{}
 	var dialector gorm.Dialector
 	switch driver {
 	case models.DriverPostgres:
 		dialector = postgres.New(postgres.Config{
 			DSN:          withConnectTimeout(dsn),
-			OptionOpenDB: []stdlib.OptionOpenDB{stdlib.OptionAfterConnect(scanTimesInUTC)},
+			OptionOpenDB: []stdlib.OptionOpenDB{stdlib.OptionAfterConnect(scanTimesInUTC), stdlib.OptionShouldPing(h.shouldPing)},
 		})
 	case models.DriverSQLite:
 		if err := os.MkdirAll(filepath.Dir(dsn), 0o700); err != nil {
@@ -97,7 +99,7 @@ func Open(ctx context.Context, driver models.Driver, dsn string, log *slog.Logge
 		// writers (racing refreshes) run one after the other.
 		sqlDB.SetMaxOpenConns(1)
 	}
-	s := &Store{db: db, sqlDB: sqlDB, driver: driver}
+	s := &Store{db: db, sqlDB: sqlDB, driver: driver, health: h}
 	if err := s.Ping(ctx); err != nil {
 		return nil, errors.Join(err, sqlDB.Close())
 	}
@@ -204,10 +206,11 @@ func translate(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// inTx runs fn in one transaction. A failure to reach the database, at BEGIN, inside fn or at
-// COMMIT, comes back marked models.ErrUnavailable; fn's own errors come back as they are.
+// inTx runs fn in one transaction (again, once, when a broken connection failed it before COMMIT;
+// see tx). A failure to reach the database, at BEGIN, inside fn or at COMMIT, comes back marked
+// models.ErrUnavailable; fn's own errors come back as they are.
 func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	err := s.db.WithContext(ctx).Transaction(fn)
+	err := s.tx(ctx, fn)
 	if err == nil || errors.Is(err, models.ErrUnavailable) {
 		return err
 	}

@@ -30,14 +30,16 @@ func (s *Store) CreateUser(ctx context.Context, u *models.User) error {
 // message, so CreateUser asks the table which key clashed.
 func (s *Store) emailExists(ctx context.Context, email string) bool {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&models.User{}).Where("email = ?", email).Limit(1).Count(&n).Error
+	err := s.read(ctx, func(db *gorm.DB) error {
+		return db.Model(&models.User{}).Where("email = ?", email).Limit(1).Count(&n).Error
+	})
 	return err == nil && n > 0
 }
 
 // UserByEmail returns the user with that (normalised) email, or models.ErrNotFound.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*models.User, error) {
 	var u models.User
-	if err := s.db.WithContext(ctx).Where("email = ?", email).Take(&u).Error; err != nil {
+	if err := s.read(ctx, func(db *gorm.DB) error { return db.Where("email = ?", email).Take(&u).Error }); err != nil {
 		return nil, translate("user by email", err)
 	}
 	return &u, nil
@@ -46,7 +48,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*models.User, er
 // UserByID returns the user, or models.ErrNotFound (also for an id that is not a UUID).
 func (s *Store) UserByID(ctx context.Context, id string) (*models.User, error) {
 	var u models.User
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&u).Error; err != nil {
+	if err := s.read(ctx, func(db *gorm.DB) error { return db.Where("id = ?", id).Take(&u).Error }); err != nil {
 		return nil, translate("user by id", err)
 	}
 	return &u, nil
@@ -55,7 +57,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (*models.User, error) {
 // CountUsers returns how many users exist.
 func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&models.User{}).Count(&n).Error; err != nil {
+	if err := s.read(ctx, func(db *gorm.DB) error { return db.Model(&models.User{}).Count(&n).Error }); err != nil {
 		return 0, translate("count users", err)
 	}
 	return n, nil
