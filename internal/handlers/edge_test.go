@@ -127,8 +127,14 @@ func TestCORS(t *testing.T) {
 					}
 				}
 			}
-			if !strings.Contains(strings.Join(h.Values("Vary"), ","), "Origin") && tt.status != http.StatusForbidden {
-				t.Errorf("%s: Vary = %q, want it to name Origin", what, h.Values("Vary"))
+			if !strings.Contains(strings.Join(h.Values("Vary"), ","), "Origin") {
+				t.Errorf("%s: Vary = %q, want it to name Origin (403 refusals too)", what, h.Values("Vary"))
+			}
+			if tt.allowed && tt.status == http.StatusUnauthorized {
+				exposed := strings.ToLower(h.Get("Access-Control-Expose-Headers"))
+				if h.Get("WWW-Authenticate") == "" || !strings.Contains(exposed, "www-authenticate") {
+					t.Errorf("%s: WWW-Authenticate %q, Access-Control-Expose-Headers %q; want it set and exposed to the page", what, h.Get("WWW-Authenticate"), exposed)
+				}
 			}
 			if tt.r.method == "OPTIONS" && tt.allowed {
 				if got := h.Get("Access-Control-Allow-Methods"); !strings.Contains(got, "POST") {

@@ -33,7 +33,8 @@ func (s originSet) has(origin string) bool {
 // ORIGIN_NOT_ALLOWED (preflights too), or 403 CSRF_REJECTED when its path is one of
 // csrfPaths. On csrfPaths a request without Origin is also refused with CSRF_REJECTED when
 // it says Sec-Fetch-Site: cross-site or its Referer names a foreign origin; a request with
-// neither Origin nor Referer (curl, native apps) passes.
+// neither Origin nor Referer (curl, native apps) passes. Every answer, a refusal too, depends
+// on Origin, so every one carries Vary: Origin (a cache must not serve one origin's answer to another).
 func Origins(allowed []string, csrfPaths ...string) gin.HandlerFunc {
 	allow := newOriginSet(allowed)
 	guarded := make(map[string]bool, len(csrfPaths))
@@ -41,6 +42,7 @@ func Origins(allowed []string, csrfPaths ...string) gin.HandlerFunc {
 		guarded[p] = true
 	}
 	return func(c *gin.Context) {
+		c.Writer.Header().Add("Vary", "Origin")
 		origin := c.GetHeader("Origin")
 		csrf := guarded[c.Request.URL.Path]
 		foreign := origin != "" && !allow.has(origin)
@@ -72,21 +74,18 @@ func crossSite(r *http.Request, allow originSet) bool {
 }
 
 // CORS answers cross-origin requests from the allowed origins, with credentials: it echoes
-// the origin (never "*"), answers their preflights with 204, and exposes the rate-limit
-// headers. Every response carries Vary: Origin. Install it after Origins, which has already
-// refused every foreign origin.
+// the origin (never "*"), answers their preflights with 204, and exposes the rate-limit headers
+// and WWW-Authenticate (so browser code can read why a token was refused). Install it after
+// Origins, which has already refused every foreign origin and added Vary: Origin.
 func CORS(allowed []string) gin.HandlerFunc {
 	allow := newOriginSet(allowed)
 	handle := cors.New(cors.Config{
 		AllowOriginFunc:  allow.has,
 		AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodOptions},
 		AllowHeaders:     []string{"Authorization", "Content-Type"},
-		ExposeHeaders:    []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"},
+		ExposeHeaders:    []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After", "WWW-Authenticate"},
 		AllowCredentials: true,
 		MaxAge:           10 * time.Minute,
 	})
-	return func(c *gin.Context) {
-		c.Writer.Header().Add("Vary", "Origin")
-		handle(c)
-	}
+	return handle
 }
