@@ -1,0 +1,81 @@
+// The signed-in home screen: who you are (GET /api/me), the protected example route
+// (GET /api/profile) and your sessions (GET /api/auth/sessions), each of which can be ended.
+
+import { api, logout } from "../api.js";
+import { h, mount, showError, when } from "../ui.js";
+
+// accountScreen mounts the account view and loads its three parts at once: when the access token
+// has expired, the three calls share one refresh.
+export async function accountScreen() {
+  const me = h("dl", { "data-test": "me" });
+  const profile = h("dl", { "data-test": "profile" });
+  const sessions = h("tbody", { "data-test": "sessions" });
+
+  async function load() {
+    const results = await Promise.allSettled([
+      api("/api/me").then(({ user }) => {
+        document.getElementById("whoami").textContent = `${user.email} (${user.role})`;
+        fill(me, [["Email", user.email, "me-email"], ["Role", user.role], ["Email verified", user.emailVerified ? "yes" : "no"], ["Member since", when(user.createdAt)]]);
+      }),
+      api("/api/profile").then((p) => fill(profile, [["Message", p.message], ["User id", p.userId, "profile-user-id"]])),
+      api("/api/auth/sessions").then(({ sessions: list }) => sessions.replaceChildren(...list.map((s) => sessionRow(s, load)))),
+    ]);
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) showError(failed.reason);
+  }
+
+  mount(
+    h("div", { class: "actions" },
+      h("button", { type: "button", "data-test": "reload", onclick: () => load() }, "Reload"),
+      h("button", { type: "button", "data-test": "logout", onclick: () => run(logout) }, "Log out"),
+      h("button", { type: "button", "data-test": "logout-all", onclick: () => run(logoutEverywhere) }, "Log out everywhere"),
+    ),
+    h("section", { class: "card" }, h("h2", {}, "You"), me),
+    h("section", { class: "card" }, h("h2", {}, "GET /api/profile"), profile),
+    h("section", { class: "card wide" },
+      h("h2", {}, "Your sessions"),
+      h("table", {},
+        h("thead", {}, h("tr", {}, ["Device", "IP", "Started", "Last used", ""].map((t) => h("th", {}, t)))),
+        sessions,
+      ),
+    ),
+  );
+  await load();
+}
+
+// fill replaces a definition list's rows; a row may name a data-test hook for its value.
+function fill(dl, rows) {
+  dl.replaceChildren(...rows.flatMap(([term, value, test]) => [h("dt", {}, term), h("dd", { "data-test": test }, String(value))]));
+}
+
+// sessionRow is one session with its "End this session" button. Ending the current one signs out.
+function sessionRow(s, reload) {
+  const end = async () => {
+    await api(`/api/auth/sessions/${encodeURIComponent(s.id)}`, { method: "DELETE" });
+    if (s.current) await logout();
+    else await reload();
+  };
+  return h("tr", { "data-session-id": s.id, "data-current": String(s.current) },
+    h("td", {}, s.userAgent || "unknown", s.current && h("span", { class: "badge" }, "this session")),
+    h("td", {}, s.ip),
+    h("td", {}, when(s.createdAt)),
+    h("td", {}, when(s.lastUsedAt)),
+    h("td", {}, h("button", { type: "button", class: "danger", onclick: () => run(end) }, "End this session")),
+  );
+}
+
+// logoutEverywhere ends every session of the user, then this one's cookie and token.
+async function logoutEverywhere() {
+  await api("/api/auth/logout-all", { method: "POST" });
+  await logout();
+}
+
+// run calls an action from a button and shows what it throws.
+async function run(action) {
+  showError(null);
+  try {
+    await action();
+  } catch (err) {
+    showError(err);
+  }
+}

@@ -1,0 +1,41 @@
+// The signed-out home screen: sign in, or create an account (and sign in with it).
+
+import { login, register } from "../api.js";
+import { form, h, mount, notice } from "../ui.js";
+
+const emailField = { name: "email", label: "Email", type: "email", autocomplete: "username" };
+
+// signIn logs in; the session listener in main.js then renders the account screen.
+async function signIn(email, password) {
+  const answer = await login(email, password);
+  if (answer.mfaRequired) {
+    notice("This account has a second factor, which this example cannot ask for yet.");
+  }
+}
+
+// signinScreen mounts the sign-in and registration forms.
+export function signinScreen() {
+  mount(
+    h("section", { class: "card" },
+      h("h2", {}, "Sign in"),
+      form({
+        name: "login",
+        fields: [emailField, { name: "password", label: "Password", type: "password", autocomplete: "current-password" }],
+        submit: "Sign in",
+        onSubmit: ({ email, password }) => signIn(email, password),
+      }),
+    ),
+    h("section", { class: "card" },
+      h("h2", {}, "Create an account"),
+      form({
+        name: "register",
+        fields: [emailField, { name: "password", label: "Password (8 or more characters)", type: "password", autocomplete: "new-password" }],
+        submit: "Create account",
+        onSubmit: async ({ email, password }) => {
+          await register(email, password);
+          await signIn(email, password);
+        },
+      }),
+    ),
+  );
+}

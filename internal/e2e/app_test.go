@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strconv"
+	"testing"
+)
+
+// Helpers that know the example SPA's markup: forms are form[data-form=NAME] with inputs named
+// after the API's fields; values the tests read carry data-test attributes; the "API activity"
+// panel (#activity) lists every call, newest first, as "METHOD PATH → STATUS [CODE]".
+
+// openApp opens the SPA at path in a new tab and waits until it has started.
+func (b *browser) openApp(t *testing.T, s *server, path string) *tab {
+	t.Helper()
+	tb := b.open(t, s.url+path)
+	tb.waitReady()
+	return tb
+}
+
+// waitReady waits until the SPA has restored its session (or found none) and rendered.
+func (tb *tab) waitReady() {
+	tb.t.Helper()
+	tb.waitFor("the SPA has started", `document.body && document.body.dataset.ready === "true"`)
+}
+
+// reloadApp reloads the page and waits until the SPA has started again.
+func (tb *tab) reloadApp() {
+	tb.t.Helper()
+	tb.reload()
+	tb.waitReady()
+}
+
+// submit types values into the inputs of the SPA form named form and submits it.
+func (tb *tab) submit(form string, values map[string]string) {
+	tb.t.Helper()
+	for name, v := range values {
+		tb.typeInto(`form[data-form="`+form+`"] input[name="`+name+`"]`, v)
+	}
+	tb.click(`form[data-form="` + form + `"] button[type=submit]`)
+}
+
+// waitSignedIn waits until the account screen shows email (GET /api/me answered).
+func (tb *tab) waitSignedIn(email string) {
+	tb.t.Helper()
+	tb.waitFor("the account screen shows "+email,
+		`document.querySelector('[data-test="me-email"]')?.textContent === `+jsString(email))
+}
+
+// waitSignedOut waits until the sign-in form is shown.
+func (tb *tab) waitSignedOut() {
+	tb.t.Helper()
+	tb.waitFor("the sign-in form is shown", `document.querySelector('form[data-form="login"]') !== null`)
+}
+
+// activity returns the lines of the "API activity" panel, oldest first.
+func (tb *tab) activity() []string {
+	tb.t.Helper()
+	lines := eval[[]string](tb, `[...document.querySelectorAll("#activity li")].map((li) => li.textContent).reverse()`)
+	return lines
+}
+
+// waitActivity waits until the activity panel holds at least n lines.
+func (tb *tab) waitActivity(n int) []string {
+	tb.t.Helper()
+	tb.waitFor("the activity panel has "+strconv.Itoa(n)+" lines", `document.querySelectorAll("#activity li").length >= `+strconv.Itoa(n))
+	return tb.activity()
+}
+
+// shownError returns the code in the error banner, or "" when no error is shown.
+func (tb *tab) shownError() string {
+	tb.t.Helper()
+	return eval[string](tb, `document.getElementById("error").hidden ? "" : (document.querySelector('[data-test="error-code"]')?.textContent ?? "")`)
+}
+
+// count returns how many lines equal line.
+func count(lines []string, line string) int {
+	n := 0
+	for _, l := range lines {
+		if l == line {
+			n++
+		}
+	}
+	return n
+}
+
+// jsString quotes s as a JavaScript string literal (a JSON string is one).
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
