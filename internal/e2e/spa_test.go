@@ -81,10 +81,10 @@ func TestTwoTabsRefreshAtOnce(t *testing.T) {
 	s := startServer(t, nil)
 	b := newBrowser(t)
 	first := b.openApp(t, s, "/")
+	second := b.openApp(t, s, "/")
 	email := uniqueEmail("tabs")
 	register(t, first, email)
-	second := b.openApp(t, s, "/") // signed in through the shared cookie
-	second.waitSignedIn(email)
+	second.waitSignedIn(email) // told by the first tab, signed in through the shared cookie
 
 	// Both access tokens expire; both tabs refresh with the same cookie, both requests in flight
 	// before either is answered (the watch holds them until both have arrived).
@@ -116,10 +116,15 @@ func TestTwoTabsRefreshAtOnce(t *testing.T) {
 	}
 
 	// The race was no token reuse: both tabs stay signed in across reloads.
-	for _, tb := range []*tab{first, second} {
+	for _, tb := range tabs {
 		tb.reloadApp()
 		tb.waitSignedIn(email)
 	}
+
+	// Logging out in one tab signs the other out at once.
+	first.click(`[data-test="logout"]`)
+	first.waitSignedOut()
+	second.waitSignedOut()
 }
 
 func TestEndAnotherSession(t *testing.T) {

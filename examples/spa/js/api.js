@@ -12,6 +12,9 @@
 //     racer of the same cookie the same new refresh token.
 //   - Any other refusal of the access token (TOKEN_REVOKED, INVALID_TOKEN, ...) means the session is
 //     over: the token is dropped and listeners hear {kind: "session", signedIn: false}.
+//   - Tabs tell each other about sign-in and log-out (BroadcastChannel, never the token itself):
+//     a tab that hears "signed-in" restores the session from the shared cookie, one that hears
+//     "signed-out" drops its token.
 //
 // Every answer that is not 2xx becomes an ApiError carrying the server's code and message.
 
@@ -22,6 +25,12 @@ const tokenRefused = new Set(["NO_TOKEN", "INVALID_TOKEN", "TOKEN_EXPIRED", "TOK
 let accessToken = null;
 let refreshing = null; // the promise of the refresh in flight, shared by every caller
 const listeners = new Set();
+const tabs = typeof BroadcastChannel === "function" ? new BroadcastChannel("auth-session") : null;
+
+tabs?.addEventListener("message", ({ data }) => {
+  if (data === "signed-out") endSession(null);
+  else if (data === "signed-in" && !signedIn()) restoreSession().catch(() => {});
+});
 
 // ApiError is a failed call: the HTTP status (0 when the server could not be reached), the
 // server's machine code and message, validation details, and Retry-After seconds on a 429.
@@ -124,7 +133,10 @@ export function register(email, password) {
 // {mfaRequired, mfaToken, methods} instead, and no session starts yet.
 export async function login(email, password) {
   const data = await api("/api/auth/login", { method: "POST", body: { email, password }, auth: false });
-  if (data.accessToken) startSession(data.accessToken);
+  if (data.accessToken) {
+    startSession(data.accessToken);
+    tabs?.postMessage("signed-in");
+  }
   return data;
 }
 
@@ -137,6 +149,7 @@ export async function logout() {
     if (!res.ok) throw toError(res);
   } finally {
     endSession(null);
+    tabs?.postMessage("signed-out");
   }
 }
 
