@@ -12,12 +12,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/authserver/authserver/examples/spa"
 	"github.com/authserver/authserver/internal/audit"
 	"github.com/authserver/authserver/internal/auth"
 	"github.com/authserver/authserver/internal/config"
@@ -135,15 +137,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Overrides) 
 	return a, nil
 }
 
-// Handler returns the HTTP API. It fails for a Tokenless app and on a bad trusted-proxy list.
+// Handler returns the HTTP API, and the example SPA at / when Config.ServeSPA is set. It fails
+// for a Tokenless app and on a bad trusted-proxy list.
 func (a *App) Handler() (http.Handler, error) {
 	if a.Tokens == nil {
 		return nil, errors.New("the configuration has no JWT secrets or keys: no API can be served")
 	}
+	var pages fs.FS
+	if a.Config.ServeSPA {
+		pages = spa.Files()
+	}
 	return handlers.NewServer(handlers.Deps{
 		Auth: a.Auth, Tokens: a.Tokens, DenyList: a.DenyList, Limits: a.Limits, Metrics: a.Metrics, Log: a.log,
 		Ready: a.Ready, ClientURLs: a.Config.ClientURLs, TrustedProxies: a.Config.TrustedProxies,
-		CookieSecure: a.Config.CookieSecure, Fingerprint: a.Config.TokenFingerprint,
+		CookieSecure: a.Config.CookieSecure, Fingerprint: a.Config.TokenFingerprint, SPA: pages,
 	})
 }
 

@@ -57,6 +57,7 @@ type Config struct {
 	AuthRateLimitMax int           // AUTH_RATE_LIMIT_MAX, requests per window to /api/auth/*
 
 	TokenFingerprint bool          // TOKEN_FINGERPRINT
+	ServeSPA         bool          // SERVE_SPA: serve the example single-page app at / (-dev turns it on)
 	AuditRetention   time.Duration // AUDIT_RETENTION
 	AuditQueueSize   int           // AUDIT_QUEUE_SIZE
 	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT
@@ -132,6 +133,7 @@ func load(getenv func(string) string, withTokens bool) (Config, error) {
 		AuthRateLimitMax: l.number("AUTH_RATE_LIMIT_MAX", 10, 1, math.MaxInt),
 
 		TokenFingerprint: l.boolean("TOKEN_FINGERPRINT", false),
+		ServeSPA:         l.boolean("SERVE_SPA", false),
 		AuditRetention:   l.positiveDuration("AUDIT_RETENTION", 90*day, 3650*day),
 		AuditQueueSize:   l.number("AUDIT_QUEUE_SIZE", 4096, 1, 1_000_000),
 		ShutdownTimeout:  l.positiveDuration("SHUTDOWN_TIMEOUT", 15*time.Second, 10*time.Minute),

@@ -137,6 +137,7 @@ func TestLoadEveryVariable(t *testing.T) {
 		"RATE_LIMIT_MAX":           "1000",
 		"AUTH_RATE_LIMIT_MAX":      "1",
 		"TOKEN_FINGERPRINT":        "true",
+		"SERVE_SPA":                "true",
 		"AUDIT_RETENTION":          "365d",
 		"AUDIT_QUEUE_SIZE":         "1000000",
 		"SHUTDOWN_TIMEOUT":         "30s",
@@ -171,6 +172,7 @@ func TestLoadEveryVariable(t *testing.T) {
 		RateLimitMax:           1000,
 		AuthRateLimitMax:       1,
 		TokenFingerprint:       true,
+		ServeSPA:               true,
 		AuditRetention:         365 * day,
 		AuditQueueSize:         1_000_000,
 		ShutdownTimeout:        30 * time.Second,
@@ -445,10 +447,11 @@ func TestLoadErrors(t *testing.T) {
 			"BCRYPT_CONCURRENCY: must be between 1 and 256",
 			"AUDIT_QUEUE_SIZE: must be between 1 and 1000000",
 		}},
-		{"bad booleans", map[string]string{"COOKIE_SECURE": "yes", "ALLOW_REGISTRATION": "on", "TOKEN_FINGERPRINT": "2"}, []string{
+		{"bad booleans", map[string]string{"COOKIE_SECURE": "yes", "ALLOW_REGISTRATION": "on", "TOKEN_FINGERPRINT": "2", "SERVE_SPA": "y"}, []string{
 			`COOKIE_SECURE: "yes" is not a boolean (use true or false)`,
 			`ALLOW_REGISTRATION: "on" is not a boolean (use true or false)`,
 			`TOKEN_FINGERPRINT: "2" is not a boolean (use true or false)`,
+			`SERVE_SPA: "y" is not a boolean (use true or false)`,
 		}},
 		{"other database", map[string]string{"DATABASE_URL": "mysql://root:hunter2hunter2@db/app"}, []string{dbForms}},
 		{"postgres without host", map[string]string{"DATABASE_URL": "postgres://app:hunter2hunter2@/app"}, []string{dbForms}},

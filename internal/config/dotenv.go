@@ -1,11 +1,14 @@
 package config
 
 import (
+	"cmp"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"strconv"
+	"strings"
 
 	"github.com/joho/godotenv"
 )
@@ -33,8 +36,10 @@ func WithDotEnv(getenv func(string) string, path string) (func(string) string, e
 }
 
 // DevEnv prepares getenv for `server -dev`: an empty JWT_ACCESS_SECRET or JWT_REFRESH_SECRET
-// gets a fresh secret of 64 hex characters read from random, and an unset COOKIE_SECURE becomes
-// "false". It returns the wrapped getenv and one sentence per change, which the caller should
+// gets a fresh secret of 64 hex characters read from random, an unset COOKIE_SECURE becomes
+// "false", and an unset SERVE_SPA "true". While the example SPA is served, CLIENT_URL also holds
+// the server's own origins (http://localhost:PORT and http://127.0.0.1:PORT), so the SPA's calls
+// are not refused as foreign. It returns the wrapped getenv and one sentence per change, which the caller should
 // print as a loud warning. When random fails, the secret stays empty (so Load refuses to start)
 // and the sentence says why; DevEnv itself never fails.
 func DevEnv(getenv func(string) string, random io.Reader) (func(string) string, []string) {
@@ -55,6 +60,15 @@ func DevEnv(getenv func(string) string, random io.Reader) (func(string) string, 
 	if getenv("COOKIE_SECURE") == "" {
 		set["COOKIE_SECURE"] = "false"
 		notes = append(notes, "COOKIE_SECURE is false: the refresh cookie also travels over plain HTTP")
+	}
+	if getenv("SERVE_SPA") == "" {
+		set["SERVE_SPA"] = "true"
+	}
+	if serve, err := strconv.ParseBool(cmp.Or(set["SERVE_SPA"], getenv("SERVE_SPA"))); err == nil && serve {
+		port := cmp.Or(getenv("PORT"), "3000")
+		own := "http://localhost:" + port + ",http://127.0.0.1:" + port
+		set["CLIENT_URL"] = strings.TrimPrefix(getenv("CLIENT_URL")+","+own, ",")
+		notes = append(notes, fmt.Sprintf("CLIENT_URL also allows %s, where the example SPA is served", own))
 	}
 	return func(name string) string {
 		if v, ok := set[name]; ok {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -55,8 +57,8 @@ func TestWithDotEnvUnreadable(t *testing.T) {
 
 func TestDevEnvFillsSecrets(t *testing.T) {
 	getenv, notes := config.DevEnv(func(string) string { return "" }, rand.Reader)
-	if len(notes) != 3 {
-		t.Errorf("DevEnv(empty env) notes = %q, want 3 (two secrets, COOKIE_SECURE)", notes)
+	if len(notes) != 4 {
+		t.Errorf("DevEnv(empty env) notes = %q, want 4 (two secrets, COOKIE_SECURE, CLIENT_URL)", notes)
 	}
 	got, err := config.Load(getenv)
 	if err != nil {
@@ -75,16 +77,53 @@ func TestDevEnvFillsSecrets(t *testing.T) {
 	if got.CookieSecure {
 		t.Error("Load(DevEnv(empty env)).CookieSecure = true, want false")
 	}
+	if !got.ServeSPA {
+		t.Error("Load(DevEnv(empty env)).ServeSPA = false, want true")
+	}
+	if want := []string{"http://localhost:3000", "http://127.0.0.1:3000"}; !slices.Equal(got.ClientURLs, want) {
+		t.Errorf("Load(DevEnv(empty env)).ClientURLs = %q, want %q (the SPA's own origins)", got.ClientURLs, want)
+	}
+}
+
+func TestDevEnvAddsOwnOriginsForTheSPA(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		env       map[string]string
+		want      []string
+		wantNotes int
+	}{
+		{"kept client origins, own port", map[string]string{"CLIENT_URL": "http://localhost:5173", "PORT": "8080"},
+			[]string{"http://localhost:5173", "http://localhost:8080", "http://127.0.0.1:8080"}, 1},
+		{"SPA asked for explicitly", map[string]string{"SERVE_SPA": "true"},
+			[]string{"http://localhost:3000", "http://127.0.0.1:3000"}, 1},
+		{"SPA off", map[string]string{"SERVE_SPA": "false", "CLIENT_URL": "http://localhost:5173"},
+			[]string{"http://localhost:5173"}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := minimalEnv()
+			env["COOKIE_SECURE"] = "false"
+			maps.Copy(env, tt.env)
+			getenv, notes := config.DevEnv(func(k string) string { return env[k] }, rand.Reader)
+			got, err := config.Load(getenv)
+			if err != nil {
+				t.Fatalf("Load(DevEnv(%v)) error = %v, want nil", tt.env, err)
+			}
+			if !slices.Equal(got.ClientURLs, tt.want) || len(notes) != tt.wantNotes {
+				t.Errorf("Load(DevEnv(%v)): ClientURLs = %q with notes %q; want %q with %d notes", tt.env, got.ClientURLs, notes, tt.want, tt.wantNotes)
+			}
+		})
+	}
 }
 
 func TestDevEnvKeepsSetValues(t *testing.T) {
 	env := minimalEnv()
 	env["COOKIE_SECURE"] = "true"
+	env["SERVE_SPA"] = "false"
 	getenv, notes := config.DevEnv(func(k string) string { return env[k] }, iotest.ErrReader(errors.New("must not be read")))
 	if len(notes) != 0 {
 		t.Errorf("DevEnv(set env) notes = %q, want none", notes)
 	}
-	for _, k := range []string{"JWT_ACCESS_SECRET", "JWT_REFRESH_SECRET", "COOKIE_SECURE", "PORT"} {
+	for _, k := range []string{"JWT_ACCESS_SECRET", "JWT_REFRESH_SECRET", "COOKIE_SECURE", "PORT", "SERVE_SPA", "CLIENT_URL"} {
 		if got := getenv(k); got != env[k] {
 			t.Errorf("getenv(%q) after DevEnv = %q, want %q", k, got, env[k])
 		}
@@ -98,6 +137,7 @@ func TestDevEnvRandomFails(t *testing.T) {
 	want := []string{
 		"JWT_REFRESH_SECRET is empty and no random secret could be made for it: unexpected EOF",
 		"COOKIE_SECURE is false: the refresh cookie also travels over plain HTTP",
+		"CLIENT_URL also allows http://localhost:3000,http://127.0.0.1:3000, where the example SPA is served",
 	}
 	if strings.Join(notes, "\n") != strings.Join(want, "\n") {
 		t.Errorf("DevEnv(short random) notes = %q, want %q", notes, want)

@@ -50,15 +50,13 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
 	)
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {
 		cancel()
 		cancelAlloc()
 	})
-	start, cancelStart := context.WithTimeout(ctx, stepTimeout)
-	defer cancelStart()
-	// The first action starts the browser; its life is bound to ctx, not to the step's deadline.
-	if err := chromedp.Do(ctx, chromedp.Func(func(context.Context, *chromedp.Target) error { return start.Err() })); err != nil {
+	// The first Do starts the browser and binds its life to ctx (so no deadline here).
+	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start %s: %v", chromiumPath, err)
 	}
 	return &browser{ctx: ctx}
@@ -66,8 +64,8 @@ func newBrowser(t *testing.T) *browser {
 
 // tab is one browser tab. Its methods fail the test on error and name what they were doing.
 type tab struct {
-	t          *testing.T
-	ctx        context.Context
+	t        *testing.T
+	ctx      context.Context
 	problems *problemLog
 }
 

@@ -43,6 +43,7 @@ type envConfig struct {
 	AllowRegistration bool
 	Fingerprint       bool
 	CookieSecure      bool
+	ServeSPA          bool           // serve the example SPA at /
 	Tokens            tokens.Options // Algorithm, keys and access secret; HS256 with the apptest secrets when empty
 	Redis             *redis.Client  // nil: rate-limit counters in memory; else in Redis under a fresh prefix
 }
@@ -82,7 +83,7 @@ func newEnv(t testing.TB, mutate func(*envConfig)) *testEnv {
 	c.ReuseGrace, c.AccessTTL, c.RefreshTTL = cfg.ReuseGrace, cfg.AccessTTL, cfg.RefreshTTL
 	c.IdleTimeout, c.MaxLifetime, c.Leeway = cfg.IdleTimeout, cfg.MaxLifetime, 0
 	c.AllowRegistration, c.TokenFingerprint, c.CookieSecure = cfg.AllowRegistration, cfg.Fingerprint, cfg.CookieSecure
-	c.ClientURLs, c.TrustedProxies = cfg.ClientURLs, cfg.TrustedProxies
+	c.ClientURLs, c.TrustedProxies, c.ServeSPA = cfg.ClientURLs, cfg.TrustedProxies, cfg.ServeSPA
 	c.BcryptConcurrency, c.AuditQueueSize = 2, 1024
 	if o := cfg.Tokens; o.Algorithm != "" {
 		c.Algorithm, c.SigningKey, c.VerifyKeys = o.Algorithm, o.SigningKey, o.VerifyKeys

@@ -8,8 +8,9 @@ import (
 	"github.com/authserver/authserver/internal/ratelimit"
 )
 
-// addRoutes is the one place that says which endpoints exist.
-func addRoutes(r *gin.Engine, d Deps) {
+// addRoutes is the one place that says which endpoints exist. The example SPA's pages, when
+// served, answer only where no endpoint does.
+func addRoutes(r *gin.Engine, d Deps, pages spaFiles) {
 	cookies := cookieSettings{secure: d.CookieSecure, fingerprint: d.Fingerprint}
 	bearer := middleware.RequireAccessToken(d.Tokens, d.DenyList, d.Fingerprint)
 
@@ -41,13 +42,20 @@ func addRoutes(r *gin.Engine, d Deps) {
 	admin.DELETE("/users/:id/sessions", handleEndUserSessions(d.Auth))
 	admin.GET("/audit", handleAudit(d.Auth))
 
-	r.NoRoute(handleNotFound())
+	r.NoRoute(handleNotFound(pages))
 	r.NoMethod(handleMethodNotAllowed())
 }
 
-// handleNotFound answers unknown paths with 404 NOT_FOUND.
-func handleNotFound() gin.HandlerFunc {
-	return func(c *gin.Context) { middleware.Fail(c, middleware.ErrNoRoute) }
+// handleNotFound answers unknown paths with 404 NOT_FOUND, or with a page of the example SPA
+// when it is served (see spaFiles.page).
+func handleNotFound(pages spaFiles) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if page, ok := pages.page(c.Request); ok {
+			page.serve(c)
+			return
+		}
+		middleware.Fail(c, middleware.ErrNoRoute)
+	}
 }
 
 // handleMethodNotAllowed answers a known path with another method: 405 METHOD_NOT_ALLOWED (Gin sets Allow).

@@ -5,6 +5,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -37,10 +38,12 @@ type Deps struct {
 	ClientURLs     []string
 	TrustedProxies []string
 	CookieSecure   bool
-	Fingerprint    bool // TOKEN_FINGERPRINT
+	Fingerprint    bool  // TOKEN_FINGERPRINT
+	SPA            fs.FS // the example SPA's files, served at / (SERVE_SPA); nil serves none
 }
 
-// NewServer returns the HTTP handler of the API. It fails only on a bad trusted-proxy list.
+// NewServer returns the HTTP handler of the API. It fails on a bad trusted-proxy list or SPA
+// files without an index.html.
 func NewServer(d Deps) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -60,6 +63,10 @@ func NewServer(d Deps) (http.Handler, error) {
 		middleware.BodyLimit(maxBodyBytes),
 		middleware.Deadline(requestTimeout),
 	)
-	addRoutes(r, d)
+	pages, err := loadSPA(d.SPA)
+	if err != nil {
+		return nil, err
+	}
+	addRoutes(r, d, pages)
 	return r, nil
 }

@@ -28,8 +28,11 @@ type spaFile struct {
 // spaFiles are the SPA's files by URL path ("/index.html", "/js/main.js").
 type spaFiles map[string]spaFile
 
-// loadSPA reads every file of fsys into memory.
+// loadSPA reads every file of fsys into memory; a nil fsys serves no SPA (nil spaFiles).
 func loadSPA(fsys fs.FS) (spaFiles, error) {
+	if fsys == nil {
+		return nil, nil
+	}
 	files := make(spaFiles)
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -52,11 +55,12 @@ func loadSPA(fsys fs.FS) (spaFiles, error) {
 	return files, nil
 }
 
-// page returns the file to answer a GET or HEAD of path with: the file of that path, or
-// index.html when a browser asks for a page (Accept: text/html) the SPA's router will show.
-// Paths under /api/, /.well-known/ and /oauth/ never get the SPA.
+// page returns the file to answer a GET or HEAD of an unknown path with: the file of that path,
+// or index.html when a browser asks for a page (Accept: text/html), which the SPA's router then
+// shows (its "not found" screen included). Paths under /api/, /.well-known/ and /oauth/ never
+// get the SPA: they keep the JSON 404. Without an SPA, nothing is served.
 func (f spaFiles) page(r *http.Request) (spaFile, bool) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if f == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		return spaFile{}, false
 	}
 	p := r.URL.Path
