@@ -27,13 +27,20 @@ func register(t *testing.T, tb *tab, email string) {
 	tb.waitSignedIn(email)
 }
 
-func TestSignInRefreshReloadLogout(t *testing.T) {
+// signedUp starts a server and a browser, and registers a new user named after name through the
+// SPA in a first tab, which is then signed in.
+func signedUp(t *testing.T, name string) (*server, *browser, *tab, string) {
+	t.Helper()
 	s := startServer(t, nil)
 	b := newBrowser(t)
 	tb := b.openApp(t, s, "/")
-	email := uniqueEmail("spa")
-
+	email := uniqueEmail(name)
 	register(t, tb, email)
+	return s, b, tb, email
+}
+
+func TestSignInRefreshReloadLogout(t *testing.T) {
+	s, _, tb, email := signedUp(t, "spa")
 	if got := tb.text(`[data-test="profile-user-id"]`); len(got) != 36 {
 		t.Errorf("GET /api/profile userId shown as %q, want a UUID", got)
 	}
@@ -128,11 +135,7 @@ func TestTwoTabsRefreshAtOnce(t *testing.T) {
 }
 
 func TestEndAnotherSession(t *testing.T) {
-	s := startServer(t, nil)
-	b := newBrowser(t)
-	tb := b.openApp(t, s, "/")
-	email := uniqueEmail("sessions")
-	register(t, tb, email)
+	s, _, tb, email := signedUp(t, "sessions")
 
 	// A second session of the same user, from a native client.
 	other := s.login(t, email, testPassword)
@@ -153,11 +156,7 @@ func TestEndAnotherSession(t *testing.T) {
 }
 
 func TestForeignOriginRefused(t *testing.T) {
-	s := startServer(t, nil)
-	b := newBrowser(t)
-	tb := b.openApp(t, s, "/")
-	email := uniqueEmail("csrf")
-	register(t, tb, email)
+	s, b, tb, email := signedUp(t, "csrf")
 
 	// A page of another origin on the same host (so the same site: the SameSite=Strict cookie
 	// still comes along) tries to use the signed-in user's session.
