@@ -200,3 +200,36 @@ func sameLines(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+func TestErrorsShown(t *testing.T) {
+	s := startServer(t, nil)
+	b := newBrowser(t)
+	tb := b.openApp(t, s, "/")
+	email := uniqueEmail("errors")
+
+	tests := []struct {
+		name, form  string
+		values      map[string]string
+		code, shows string // the error code shown, and text the banner must hold
+	}{
+		{"password too short", "register", map[string]string{"email": email, "password": "short"},
+			"VALIDATION_ERROR", "password"}, // the details name the field
+		{"unknown account", "login", map[string]string{"email": email, "password": testPassword},
+			"INVALID_CREDENTIALS", "invalid email or password (HTTP 401)"},
+	}
+	for _, tt := range tests {
+		tb.reloadApp() // empty forms
+		tb.submit(tt.form, tt.values)
+		tb.waitFor("the error banner shows "+tt.code, `document.querySelector('[data-test="error-code"]')?.textContent === `+jsString(tt.code))
+		if banner := tb.text("#error"); !strings.Contains(banner, tt.shows) {
+			t.Errorf("%s: the error banner reads %q, want it to hold %q", tt.name, banner, tt.shows)
+		}
+	}
+
+	tb.reloadApp()
+	register(t, tb, email)
+	tb.click(`[data-test="logout"]`)
+	tb.waitSignedOut()
+	tb.submit("register", map[string]string{"email": email, "password": testPassword})
+	tb.waitFor("the error banner shows EMAIL_TAKEN", `document.querySelector('[data-test="error-code"]')?.textContent === "EMAIL_TAKEN"`)
+}
