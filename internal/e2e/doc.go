@@ -4,8 +4,8 @@
 //
 // The harness, for browser steps of new features (email links, a second factor, passkeys):
 //
+//	b := newBrowser(t)                      // first (it skips without Chromium); its tabs share cookies
 //	s := startServer(t, map[string]string{"REQUIRE_EMAIL_VERIFICATION": "true"}) // env overrides
-//	b := newBrowser(t)                      // fresh profile; its tabs share cookies
 //	tb := b.openApp(t, s, "/")              // a tab on the SPA, started (session restored or not)
 //	tb.submit("login", map[string]string{"email": e, "password": p}) // form[data-form=login]
 //	tb.waitSignedIn(e)                      // or tb.waitFor("what", `JS expression`)

@@ -31,8 +31,8 @@ func register(t *testing.T, tb *tab, email string) {
 // SPA in a first tab, which is then signed in.
 func signedUp(t *testing.T, name string) (*server, *browser, *tab, string) {
 	t.Helper()
+	b := newBrowser(t) // first: it skips without Chromium
 	s := startServer(t, nil)
-	b := newBrowser(t)
 	tb := b.openApp(t, s, "/")
 	email := uniqueEmail(name)
 	register(t, tb, email)
@@ -82,11 +82,15 @@ func TestSignInRefreshReloadLogout(t *testing.T) {
 	if got := tb.activity(); len(got) == 0 || got[0] != "POST /api/auth/refresh → 401 NO_REFRESH_TOKEN" {
 		t.Errorf("after logout and a reload the first call was %q, want POST /api/auth/refresh → 401 NO_REFRESH_TOKEN", got)
 	}
+
+	// Sign in again with the form.
+	tb.submit("login", map[string]string{"email": email, "password": testPassword})
+	tb.waitSignedIn(email)
 }
 
 func TestTwoTabsRefreshAtOnce(t *testing.T) {
+	b := newBrowser(t) // first: it skips without Chromium
 	s := startServer(t, nil)
-	b := newBrowser(t)
 	first := b.openApp(t, s, "/")
 	second := b.openApp(t, s, "/")
 	email := uniqueEmail("tabs")
@@ -202,8 +206,8 @@ func sameLines(a, b []string) bool {
 }
 
 func TestErrorsShown(t *testing.T) {
+	b := newBrowser(t) // first: it skips without Chromium
 	s := startServer(t, nil)
-	b := newBrowser(t)
 	tb := b.openApp(t, s, "/")
 	email := uniqueEmail("errors")
 
