@@ -94,7 +94,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	if err := a.Start(ctx, true); err != nil {
+	if err := a.StartServing(ctx); err != nil {
 		return err
 	}
 	srv := &http.Server{

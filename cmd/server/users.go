@@ -46,9 +46,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer a.Close() // after writing the queued audit events
-	if err := a.Start(ctx, false); err != nil {
-		return err
-	}
+	a.Start(ctx)
 
 	// The operator acts as the zero Principal: the audit trail says "via": "cli".
 	svc, by, cli := a.Auth, auth.Principal{}, auth.Client{UserAgent: "server-cli"}

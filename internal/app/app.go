@@ -5,7 +5,7 @@
 //
 // To add a service (mail, second factor, passkeys ...): give App a field, build it in New after
 // what it needs, hand it to auth.Deps or handlers.Deps, and, when it works in the background,
-// start it in Start and end it in Stop.
+// start it in Start or StartServing and end it in Stop.
 package app
 
 import (
@@ -63,10 +63,9 @@ type App struct {
 	Limits   *ratelimit.Limits
 	Auth     *auth.Service
 
-	log      *slog.Logger
-	closers  []func() error // what New opened, closed last-opened first
-	stop     context.CancelFunc
-	auditRun bool
+	log     *slog.Logger
+	closers []func() error     // what New opened, closed last-opened first
+	stop    context.CancelFunc // ends the background work; nil when none runs
 }
 
 // New opens the database (applying pending migrations) and Redis unless o provides them, and
@@ -167,11 +166,24 @@ func (a *App) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Start starts the background work until Stop: the audit writer always; with revocations, it
-// first loads every revocation in force into the deny list, then keeps it in step with the
-// database and the other instances (serve needs this; the command line and most tests do not).
-// It fails only when the revocations cannot be loaded.
-func (a *App) Start(ctx context.Context, revocations bool) error {
+// Start runs the audit writer until Stop. The command line and the tests need nothing more.
+func (a *App) Start(ctx context.Context) {
+	_ = a.start(ctx, false) // fails only when loading revocations, which it does not do
+}
+
+// StartServing runs what serve needs in the background until Stop: the deny list, loaded with
+// every revocation in force and then kept in step with the database and the other instances,
+// and the audit writer. It fails only when the revocations cannot be loaded.
+func (a *App) StartServing(ctx context.Context) error {
+	return a.start(ctx, true)
+}
+
+// start runs the background work, with the revoker when revocations is set, on a context that
+// only Stop ends.
+func (a *App) start(ctx context.Context, revocations bool) error {
+	if a.stop != nil {
+		return nil
+	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	if revocations {
 		if err := a.Revoker.Start(bg); err != nil {
@@ -179,7 +191,7 @@ func (a *App) Start(ctx context.Context, revocations bool) error {
 			return fmt.Errorf("load revocations: %w", err)
 		}
 	}
-	a.stop, a.auditRun = stop, true
+	a.stop = stop
 	go a.Audit.Run(bg)
 	return nil
 }
@@ -190,10 +202,8 @@ func (a *App) Stop() {
 		return
 	}
 	a.stop()
-	if a.auditRun {
-		a.Audit.Wait()
-	}
-	a.stop, a.auditRun = nil, false
+	a.Audit.Wait()
+	a.stop = nil
 }
 
 // Close stops the background work and closes the connections New opened.

@@ -48,9 +48,7 @@ func New(t testing.TB, cfg config.Config, log *slog.Logger, o app.Overrides) *ap
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
-	if err := a.Start(t.Context(), false); err != nil {
-		t.Fatalf("app.Start: %v", err)
-	}
+	a.Start(t.Context())
 	t.Cleanup(a.Close) // runs before the store's own cleanup closes it
 	return a
 }
