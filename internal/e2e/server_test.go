@@ -69,8 +69,8 @@ func startServer(t *testing.T, env map[string]string) *server {
 		t.Fatalf("app.New: %v", err)
 	}
 	t.Cleanup(a.Close)
-	if err := a.Start(t.Context(), true); err != nil {
-		t.Fatalf("app.Start: %v", err)
+	if err := a.StartServing(t.Context()); err != nil {
+		t.Fatalf("app.StartServing: %v", err)
 	}
 	h, err := a.Handler()
 	if err != nil {
