@@ -13,15 +13,15 @@ import (
 // keysCommand runs `server keys generate --alg A [--out DIR]`: it writes <kid>.pem (private,
 // mode 0600) and <kid>.pub.pem into DIR and prints both paths.
 func keysCommand(args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "generate" {
-		return fmt.Errorf("keys: expected 'generate'\n%s", usage)
+	_, args, done, err := subcommand("keys", args, []string{"generate"}, keysUsage, stdout)
+	if done || err != nil {
+		return err
 	}
 	fs := flag.NewFlagSet("keys generate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	alg := fs.String("alg", "", "RS256, PS256, ES256 or EdDSA")
 	out := fs.String("out", ".", "directory to write the key pair into")
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("keys generate: %w\n%s", err, usage)
+	if done, err := parseFlags(fs, args, keysUsage, stdout); done || err != nil {
+		return err
 	}
 	if !keys.IsAsymmetric(*alg) {
 		return fmt.Errorf("keys generate: --alg must be one of RS256, PS256, ES256, EdDSA (got %q)", *alg)
@@ -56,17 +56,19 @@ func keysCommand(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// writeNew writes data to a file that must not exist yet, with mode perm.
+// writeNew writes data to a file that must not exist yet (an existing one is fs.ErrExist), with
+// mode perm. A file it could not write whole is removed.
 func writeNew(path string, data []byte, perm os.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
-		return fmt.Errorf("write key: %w", err)
+		return fmt.Errorf("write: %w", err)
 	}
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
+	if err != nil {
+		_ = os.Remove(path)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

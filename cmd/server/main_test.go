@@ -550,6 +550,41 @@ func TestServeDevMode(t *testing.T) {
 	}
 }
 
+// TestServeDevModeWithEnvExample: `cp .env.example .env && server -dev` works: the placeholders
+// are replaced, COOKIE_SECURE=true of the file loses to -dev, and it listens on 127.0.0.1 only.
+func TestServeDevModeWithEnvExample(t *testing.T) {
+	example, err := os.ReadFile(filepath.Join("..", "..", ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ".env"), example, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	s := startServer(t, map[string]string{"BCRYPT_COST": "10"}, "-dev")
+	port := strings.TrimPrefix(s.url, "http://127.0.0.1:")
+	for _, want := range []string{"on http://127.0.0.1:" + port + "\n", "database: SQLite file " + filepath.Join(dir, "data", "auth.db")} {
+		if !strings.Contains(s.stderr.String(), want) {
+			t.Errorf("run(-dev) stderr = %q, want %q", s.stderr, want)
+		}
+	}
+	if want := `"addr":"127.0.0.1:` + port + `"`; !strings.Contains(s.stdout.String(), want) {
+		t.Errorf("run(-dev) log = %q, want %s", tail(s.stdout.String(), 2000), want)
+	}
+	c := newClient(t, s.url)
+	email := uniqueEmail("devenv")
+	c.register(email)
+	r := c.do("POST", "/api/auth/login", map[string]string{"email": email, "password": testPassword}, "")
+	expect(t, r, http.StatusOK, "")
+	if cookie := r.setCookie("refreshToken"); cookie == "" || strings.Contains(cookie, "Secure") {
+		t.Errorf("run(-dev) with .env COOKIE_SECURE=true: login Set-Cookie = %q, want a refresh cookie without Secure", cookie)
+	}
+	if got := r.header.Get("RateLimit-Limit"); got != "1000" {
+		t.Errorf("run(-dev) auth RateLimit-Limit = %q, want 1000 (generous)", got)
+	}
+}
+
 func TestRunConfigErrors(t *testing.T) {
 	tests := []struct {
 		name string

@@ -29,15 +29,15 @@ const (
 )
 
 // loadConfig reads .env under the real environment and validates it for mode. In devConfig,
-// missing secrets are generated and COOKIE_SECURE defaults to false; what that did is printed to warn.
-func loadConfig(getenv func(string) string, mode configMode, warn io.Writer) (config.Config, error) {
-	getenv, err := config.WithDotEnv(getenv, ".env")
+// config.DevEnv applies what -dev promises; what that did is printed to warn.
+func loadConfig(real func(string) string, mode configMode, warn io.Writer) (config.Config, error) {
+	getenv, err := config.WithDotEnv(real, ".env")
 	if err != nil {
 		return config.Config{}, fmt.Errorf("read .env: %w", err)
 	}
 	if mode == devConfig {
 		var did []string
-		getenv, did = config.DevEnv(getenv, rand.Reader)
+		getenv, did = config.DevEnv(real, getenv, rand.Reader)
 		if len(did) > 0 {
 			fmt.Fprintf(warn, "\n%s\n!! DEVELOPMENT MODE — NOT FOR PRODUCTION\n", strings.Repeat("!", 64))
 			for _, d := range did {
@@ -70,9 +70,8 @@ func sparePProc(hashes int) {
 // in-flight requests finish, queued audit events are written, connections close last.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dev := fs.Bool("dev", false, "generate throw-away secrets and allow cookies over plain HTTP")
-	if err := fs.Parse(args); err != nil {
+	dev := fs.Bool("dev", false, "development mode")
+	if done, err := parseFlags(fs, args, serveUsage, stdout); done || err != nil {
 		return err
 	}
 	mode := serveConfig
@@ -102,14 +101,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "algorithm", cfg.Algorithm, "database", cfg.DatabaseDriver,
+	log.Info("listening", "addr", ln.Addr().String(), "algorithm", cfg.Algorithm, "database", cfg.DatabaseDescription(),
 		"redis", a.Redis != nil, "cookie_secure", cfg.CookieSecure)
+	if *dev {
+		fmt.Fprintf(stderr, "auth server (development mode) on %s\ndatabase: %s\n", baseURL(cfg.Host, cfg.Port), cfg.DatabaseDescription())
+	}
 
 	select {
 	case err := <-served:
@@ -128,18 +130,35 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 }
 
 // migrate applies pending migrations and reports the database it used.
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) > 0 {
-		return fmt.Errorf("migrate takes no arguments\n%s", usage)
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if done, err := parseFlags(flag.NewFlagSet("migrate", flag.ContinueOnError), args, migrateUsage, stdout); done || err != nil {
+		return err
 	}
 	cfg, err := loadConfig(getenv, commandConfig, io.Discard)
 	if err != nil {
 		return err
 	}
-	st, err := app.OpenStore(ctx, cfg, slog.New(slog.NewJSONHandler(stdout, nil)))
+	st, err := app.OpenStore(ctx, cfg, slog.New(slog.NewJSONHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "migrations applied (%s)\n", cfg.DatabaseDriver)
+	fmt.Fprintf(stdout, "migrations applied to %s\n", cfg.DatabaseDescription())
 	return st.Close()
+}
+
+// baseURL is the URL a browser on this machine reaches a server listening on host:port with.
+func baseURL(host string, port int) string {
+	return "http://" + net.JoinHostPort(localHost(host), strconv.Itoa(port))
+}
+
+// localHost is the address this machine reaches a server listening on host at: the loopback
+// address when host means every interface.
+func localHost(host string) string {
+	switch host {
+	case "", "0.0.0.0":
+		return "127.0.0.1"
+	case "::":
+		return "::1"
+	}
+	return host
 }

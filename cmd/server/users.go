@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,19 +22,23 @@ import (
 // maxPasswordInput bounds what `user create` reads from standard input.
 const maxPasswordInput = 4 << 10
 
-// userCommand runs `server user ...`, doing what the admin routes do, for operators without a token.
-func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("user: missing action\n%s", usage)
+// userActions are the actions of `server user`.
+var userActions = []string{"create", "set-role", "disable", "enable", "delete", "list"}
+
+// userCommand runs `server user ...`, doing what the admin routes do, for operators without a
+// token. It says on stderr which database it opened, and refuses to create the default SQLite
+// file: an operator in the wrong folder would otherwise act on a new, empty database.
+func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	action, args, done, err := subcommand("user", args, userActions, userUsage, stdout)
+	if done || err != nil {
+		return err
 	}
-	action, args := args[0], args[1:]
-	fs := flag.NewFlagSet("user "+action, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	email := fs.String("email", "", "the user's email")
-	role := fs.String("role", string(models.RoleUser), "user or admin")
-	prefix := fs.String("q", "", "email prefix to list")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("user %s: %w\n%s", action, err, usage)
+	flags := flag.NewFlagSet("user "+action, flag.ContinueOnError)
+	email := flags.String("email", "", "the user's email")
+	role := flags.String("role", string(models.RoleUser), "user or admin")
+	prefix := flags.String("q", "", "email prefix to list")
+	if done, err := parseFlags(flags, args, userUsage, stdout); done || err != nil {
+		return err
 	}
 	if action != "list" && *email == "" {
 		return fmt.Errorf("user %s: --email is required", action)
@@ -41,6 +47,13 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
+	if cfg.DefaultSQLite() {
+		if _, err := os.Stat(cfg.DatabaseDSN); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("no database here: %s does not exist (DATABASE_URL is empty, so the server "+
+				"uses data/auth.db under the folder it runs in); run this command in that folder, or set DATABASE_URL", cfg.DatabaseDescription())
+		}
+	}
+	fmt.Fprintf(stderr, "database: %s\n", cfg.DatabaseDescription())
 	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler), app.Overrides{})
 	if err != nil {
 		return err
@@ -83,8 +96,6 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		fmt.Fprintf(stdout, "deleted %s\n", u.Email)
 		return nil
-	default:
-		return fmt.Errorf("user: unknown action %q\n%s", action, usage)
 	}
 	u, err = svc.UpdateUser(ctx, by, u.ID, patch, cli)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"crypto"
 	"errors"
 	"math"
+	"net/url"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -39,6 +41,7 @@ type Config struct {
 	LoginMaxFailures   int           // LOGIN_MAX_FAILURES
 	LoginFailureWindow time.Duration // LOGIN_FAILURE_WINDOW
 
+	Host           string        // HOST: the address to listen on; "" means every interface
 	Port           int           // PORT
 	DatabaseDriver models.Driver // from DATABASE_URL
 	DatabaseDSN    string        // for sqlite: a file path (default "data/auth.db"); for postgres: the URL as given
@@ -100,7 +103,8 @@ func LoadCommand(getenv func(string) string) (Config, error) { return load(geten
 
 // load reads every setting; withTokens says whether the JWT secrets and key files are read too.
 func load(getenv func(string) string, withTokens bool) (Config, error) {
-	l := &loader{getenv: getenv}
+	l := &loader{}
+	l.getenv = l.withFiles(getenv)
 	c := Config{
 		Algorithm: l.algorithm(),
 		Issuer:    l.text("JWT_ISSUER", "auth-server"),
@@ -118,6 +122,7 @@ func load(getenv func(string) string, withTokens bool) (Config, error) {
 		LoginMaxFailures:   l.number("LOGIN_MAX_FAILURES", 5, 1, math.MaxInt),
 		LoginFailureWindow: l.positiveDuration("LOGIN_FAILURE_WINDOW", 15*time.Minute, day),
 
+		Host:           l.host(),
 		Port:           l.number("PORT", 3000, 1, 65535),
 		RedisURL:       l.redisURL(),
 		ClientURLs:     l.origins(),
@@ -187,7 +192,7 @@ func (l *loader) secrets(alg string) (access, refresh Secret) {
 func (l *loader) checkSecret(name string, s Secret) {
 	switch {
 	case slices.Contains(placeholderSecrets, string(s)):
-		l.fail(name, "is the placeholder from .env.example (%s)", generateHint)
+		l.fail(name, "is the placeholder of an old .env.example (%s)", generateHint)
 	case utf8.RuneCountInString(string(s)) < minSecretLength:
 		l.fail(name, "must be at least %d characters (%s)", minSecretLength, generateHint)
 	case distinctRunes(string(s)) < minDistinctSecretChars:
@@ -215,6 +220,17 @@ func (l *loader) database() (driver models.Driver, dsn string) {
 			"or a postgres:// or postgresql:// URL with a host", defaultSQLitePath)
 	}
 	return driver, dsn
+}
+
+// host returns HOST after checking that it is an IP address or a host name.
+func (l *loader) host() string {
+	const name = "HOST"
+	h := l.value(name)
+	if h != "" && !validHost(h) {
+		l.fail(name, "%q is not an IP address or host name (leave it empty to listen on every interface)", h)
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
 }
 
 // redisURL returns REDIS_URL after checking it.
@@ -256,4 +272,31 @@ func (l *loader) proxies() []string {
 		out = append(out, p.String())
 	}
 	return out
+}
+
+// DatabaseDescription names the database for people, never with its password: "SQLite file
+// /abs/path/auth.db" or "PostgreSQL database auth on db.example.com:5432 as auth".
+func (c Config) DatabaseDescription() string {
+	if c.DatabaseDriver == models.DriverSQLite {
+		path, err := filepath.Abs(c.DatabaseDSN)
+		if err != nil {
+			path = c.DatabaseDSN
+		}
+		return "SQLite file " + path
+	}
+	u, err := url.Parse(c.DatabaseDSN)
+	if err != nil {
+		return "PostgreSQL"
+	}
+	d := "PostgreSQL database " + strings.TrimPrefix(u.Path, "/") + " on " + u.Host
+	if name := u.User.Username(); name != "" {
+		d += " as " + name
+	}
+	return d
+}
+
+// DefaultSQLite reports whether the database is the default SQLite file (DATABASE_URL empty),
+// which is relative to the current folder.
+func (c Config) DefaultSQLite() bool {
+	return c.DatabaseDriver == models.DriverSQLite && c.DatabaseDSN == defaultSQLitePath
 }

@@ -365,7 +365,7 @@ func TestLoadErrors(t *testing.T) {
 		{"repeated character", map[string]string{"JWT_ACCESS_SECRET": strings.Repeat("z", 64)},
 			[]string{"JWT_ACCESS_SECRET: is too weak: fewer than 8 distinct characters" + hint}},
 		{"placeholder secret", map[string]string{"JWT_ACCESS_SECRET": "replace-with-64-random-hex-chars-openssl-rand-hex-32"},
-			[]string{"JWT_ACCESS_SECRET: is the placeholder from .env.example" + hint}},
+			[]string{"JWT_ACCESS_SECRET: is the placeholder of an old .env.example" + hint}},
 		{"equal secrets", map[string]string{"JWT_ACCESS_SECRET": refreshSecret},
 			[]string{"JWT_REFRESH_SECRET: must differ from JWT_ACCESS_SECRET"}},
 		{"algorithm in the wrong case", map[string]string{"JWT_ALGORITHM": "hs256"},
@@ -529,13 +529,13 @@ func TestEnvExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("WithDotEnv(.env.example) error = %v", err)
 	}
-	if v := getenv("JWT_ACCESS_SECRET"); v == "" {
-		t.Fatal("WithDotEnv(.env.example) has no JWT_ACCESS_SECRET placeholder")
+	if v := getenv("PORT"); v != "3000" {
+		t.Fatalf("WithDotEnv(.env.example) PORT = %q, want 3000", v)
 	}
 
 	_, err = config.Load(getenv)
-	want := "JWT_ACCESS_SECRET: is the placeholder from .env.example (generate one with: openssl rand -hex 32)\n" +
-		"JWT_REFRESH_SECRET: is the placeholder from .env.example (generate one with: openssl rand -hex 32)"
+	want := "JWT_ACCESS_SECRET: required when JWT_ALGORITHM is HS256 (generate one with: openssl rand -hex 32)\n" +
+		"JWT_REFRESH_SECRET: required (generate one with: openssl rand -hex 32)"
 	if err == nil || err.Error() != want {
 		t.Errorf("Load(.env.example) error = %v, want\n%s", err, want)
 	}

@@ -55,10 +55,13 @@ func TestWithDotEnvUnreadable(t *testing.T) {
 	}
 }
 
+// none is an empty environment.
+func none(string) string { return "" }
+
 func TestDevEnvFillsSecrets(t *testing.T) {
-	getenv, notes := config.DevEnv(func(string) string { return "" }, rand.Reader)
-	if len(notes) != 4 {
-		t.Errorf("DevEnv(empty env) notes = %q, want 4 (two secrets, COOKIE_SECURE, CLIENT_URL)", notes)
+	getenv, notes := config.DevEnv(none, none, rand.Reader)
+	if len(notes) != 6 {
+		t.Errorf("DevEnv(empty env) notes = %q, want 6 (two secrets, COOKIE_SECURE, rate limits, HOST, CLIENT_URL)", notes)
 	}
 	got, err := config.Load(getenv)
 	if err != nil {
@@ -74,8 +77,9 @@ func TestDevEnvFillsSecrets(t *testing.T) {
 			}
 		}
 	}
-	if got.CookieSecure {
-		t.Error("Load(DevEnv(empty env)).CookieSecure = true, want false")
+	if got.CookieSecure || got.Host != "127.0.0.1" || got.RateLimitMax != 10000 || got.AuthRateLimitMax != 1000 {
+		t.Errorf("Load(DevEnv(empty env)) = CookieSecure %t, Host %q, RateLimitMax %d, AuthRateLimitMax %d; want false, 127.0.0.1, 10000, 1000",
+			got.CookieSecure, got.Host, got.RateLimitMax, got.AuthRateLimitMax)
 	}
 	if !got.ServeSPA {
 		t.Error("Load(DevEnv(empty env)).ServeSPA = false, want true")
@@ -103,11 +107,12 @@ func TestDevEnvAddsOwnOriginsForTheSPA(t *testing.T) {
 			env := minimalEnv()
 			env["COOKIE_SECURE"] = "false"
 			maps.Copy(env, tt.env)
-			getenv, notes := config.DevEnv(func(k string) string { return env[k] }, rand.Reader)
+			getenv, notes := config.DevEnv(none, func(k string) string { return env[k] }, rand.Reader)
 			got, err := config.Load(getenv)
 			if err != nil {
 				t.Fatalf("Load(DevEnv(%v)) error = %v, want nil", tt.env, err)
 			}
+			notes = slices.DeleteFunc(notes, func(n string) bool { return !strings.HasPrefix(n, "CLIENT_URL") })
 			if !slices.Equal(got.ClientURLs, tt.want) || len(notes) != tt.wantNotes {
 				t.Errorf("Load(DevEnv(%v)): ClientURLs = %q with notes %q; want %q with %d notes", tt.env, got.ClientURLs, notes, tt.want, tt.wantNotes)
 			}
@@ -115,32 +120,83 @@ func TestDevEnvAddsOwnOriginsForTheSPA(t *testing.T) {
 	}
 }
 
-func TestDevEnvKeepsSetValues(t *testing.T) {
-	env := minimalEnv()
-	env["COOKIE_SECURE"] = "true"
-	env["SERVE_SPA"] = "false"
-	getenv, notes := config.DevEnv(func(k string) string { return env[k] }, iotest.ErrReader(errors.New("must not be read")))
-	if len(notes) != 0 {
-		t.Errorf("DevEnv(set env) notes = %q, want none", notes)
+// TestDevEnvWinsOverDotEnv: what -dev promises wins over .env (here: .env.example with its
+// placeholders and COOKIE_SECURE=true), while the real environment still wins over -dev.
+func TestDevEnvWinsOverDotEnv(t *testing.T) {
+	dotenv, err := config.WithDotEnv(none, filepath.Join("..", "..", ".env.example"))
+	if err != nil {
+		t.Fatalf("WithDotEnv(.env.example) error = %v", err)
 	}
-	for _, k := range []string{"JWT_ACCESS_SECRET", "JWT_REFRESH_SECRET", "COOKIE_SECURE", "PORT", "SERVE_SPA", "CLIENT_URL"} {
-		if got := getenv(k); got != env[k] {
-			t.Errorf("getenv(%q) after DevEnv = %q, want %q", k, got, env[k])
+	getenv, _ := config.DevEnv(none, dotenv, rand.Reader)
+	got, err := config.Load(getenv)
+	if err != nil {
+		t.Fatalf("Load(DevEnv(.env.example)) error = %v, want nil", err)
+	}
+	if got.CookieSecure || got.Host != "127.0.0.1" || got.AuthRateLimitMax != 1000 {
+		t.Errorf("Load(DevEnv(.env.example)) = CookieSecure %t, Host %q, AuthRateLimitMax %d; want false, 127.0.0.1, 1000",
+			got.CookieSecure, got.Host, got.AuthRateLimitMax)
+	}
+
+	real := map[string]string{"COOKIE_SECURE": "true", "AUTH_RATE_LIMIT_MAX": "7", "HOST": "0.0.0.0"}
+	realEnv := func(k string) string { return real[k] }
+	merged, err := config.WithDotEnv(realEnv, filepath.Join("..", "..", ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	getenv, _ = config.DevEnv(realEnv, merged, rand.Reader)
+	got, err = config.Load(getenv)
+	if err != nil {
+		t.Fatalf("Load(DevEnv(real %v over .env.example)) error = %v", real, err)
+	}
+	if !got.CookieSecure || got.Host != "0.0.0.0" || got.AuthRateLimitMax != 7 || got.RateLimitMax != 10000 {
+		t.Errorf("Load(DevEnv(real %v)) = CookieSecure %t, Host %q, AuthRateLimitMax %d, RateLimitMax %d; want the real values and RATE_LIMIT_MAX 10000",
+			real, got.CookieSecure, got.Host, got.AuthRateLimitMax, got.RateLimitMax)
+	}
+}
+
+// TestDevEnvReplacesPlaceholders: an older .env.example held placeholder secrets; -dev replaces them.
+func TestDevEnvReplacesPlaceholders(t *testing.T) {
+	env := map[string]string{"JWT_ACCESS_SECRET": "replace-with-64-random-hex-chars-openssl-rand-hex-32",
+		"JWT_REFRESH_SECRET": "replace-with-another-64-random-hex-chars-openssl-rand-hex-32"}
+	getenv, _ := config.DevEnv(none, func(k string) string { return env[k] }, rand.Reader)
+	if _, err := config.Load(getenv); err != nil {
+		t.Errorf("Load(DevEnv(placeholder secrets)) error = %v, want nil", err)
+	}
+}
+
+func TestDevEnvKeepsSecrets(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{
+		"JWT_ACCESS_SECRET":       accessSecret,
+		"JWT_REFRESH_SECRET_FILE": writeFile(t, dir, "refresh", []byte(refreshSecret+"\n")),
+		"HOST":                    "::1",
+		"SERVE_SPA":               "false",
+		"CLIENT_URL":              "http://localhost:5173",
+	}
+	getenv, notes := config.DevEnv(none, func(k string) string { return env[k] }, iotest.ErrReader(errors.New("must not be read")))
+	for _, n := range notes {
+		if strings.Contains(n, "JWT_") || strings.Contains(n, "HOST") {
+			t.Errorf("DevEnv(set secrets and HOST) note %q, want none about them", n)
 		}
+	}
+	got, err := config.Load(getenv)
+	if err != nil {
+		t.Fatalf("Load(DevEnv(set secrets)) error = %v", err)
+	}
+	if got.AccessSecret != accessSecret || got.RefreshSecret != refreshSecret || got.Host != "::1" || got.ServeSPA ||
+		!slices.Equal(got.ClientURLs, []string{"http://localhost:5173"}) {
+		t.Errorf("Load(DevEnv(set secrets)) changed the secrets, HOST (%q), SERVE_SPA (%t) or CLIENT_URL (%q), want them kept",
+			got.Host, got.ServeSPA, got.ClientURLs)
 	}
 }
 
 func TestDevEnvRandomFails(t *testing.T) {
 	env := map[string]string{"JWT_ACCESS_SECRET": accessSecret}
 	// 10 bytes are too few for one secret.
-	getenv, notes := config.DevEnv(func(k string) string { return env[k] }, bytes.NewReader(make([]byte, 10)))
-	want := []string{
-		"JWT_REFRESH_SECRET is empty and no random secret could be made for it: unexpected EOF",
-		"COOKIE_SECURE is false: the refresh cookie also travels over plain HTTP",
-		"CLIENT_URL also allows http://localhost:3000,http://127.0.0.1:3000, where the example SPA is served",
-	}
-	if strings.Join(notes, "\n") != strings.Join(want, "\n") {
-		t.Errorf("DevEnv(short random) notes = %q, want %q", notes, want)
+	getenv, notes := config.DevEnv(none, func(k string) string { return env[k] }, bytes.NewReader(make([]byte, 10)))
+	want := "JWT_REFRESH_SECRET is not set and no random secret could be made for it: unexpected EOF"
+	if len(notes) == 0 || notes[0] != want {
+		t.Errorf("DevEnv(short random) notes = %q, want first %q", notes, want)
 	}
 	if got := getenv("JWT_REFRESH_SECRET"); got != "" {
 		t.Errorf("getenv(JWT_REFRESH_SECRET) after DevEnv(short random) is set, want empty")
