@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"strconv"
 	"testing"
 )
@@ -73,19 +72,8 @@ func (tb *tab) shownError() string {
 	return eval[string](tb, `document.getElementById("error").hidden ? "" : (document.querySelector('[data-test="error-code"]')?.textContent ?? "")`)
 }
 
-// count returns how many lines equal line.
-func count(lines []string, line string) int {
-	n := 0
-	for _, l := range lines {
-		if l == line {
-			n++
-		}
-	}
-	return n
-}
-
-// jsString quotes s as a JavaScript string literal (a JSON string is one).
-func jsString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+// bannerText returns the text of the error banner without its dismiss button.
+func (tb *tab) bannerText() string {
+	tb.t.Helper()
+	return eval[string](tb, `[...document.getElementById("error").childNodes].filter((n) => n.nodeName !== "BUTTON").map((n) => n.textContent).join("")`)
 }

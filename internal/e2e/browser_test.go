@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -188,14 +189,23 @@ func (l *problemLog) list() []string {
 	return slices.Clone(l.msgs)
 }
 
-// typeInto focuses the element matching the CSS selector and types text into it, key by key.
+// typeInto empties the input matching the CSS selector and types text into it, key by key.
 func (tb *tab) typeInto(selector, text string) {
 	tb.t.Helper()
-	tb.do("type into "+selector, chromedp.SendKeys(chromedp.CSS(selector), text, chromedp.NodeVisible))
+	tb.do("type into "+selector,
+		chromedp.WaitVisible(chromedp.CSS(selector)),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsString(selector)+`).value = ""`),
+		chromedp.SendKeys(chromedp.CSS(selector), text, chromedp.NodeVisible))
 }
 
 // reload reloads the page, as the browser's reload button does.
 func (tb *tab) reload() {
 	tb.t.Helper()
 	tb.do("reload", chromedp.Reload())
+}
+
+// jsString quotes s as a JavaScript string literal (a JSON string is one).
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

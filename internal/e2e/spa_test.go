@@ -212,21 +212,23 @@ func TestErrorsShown(t *testing.T) {
 	email := uniqueEmail("errors")
 
 	tests := []struct {
-		name, form  string
-		values      map[string]string
-		code, shows string // the error code shown, and text the banner must hold
+		name, form string
+		values     map[string]string
+		code       string
+		check      func(banner string) bool // on the banner's text
+		want       string
 	}{
-		{"password too short", "register", map[string]string{"email": email, "password": "short"},
-			"VALIDATION_ERROR", "password"}, // the details name the field
-		{"unknown account", "login", map[string]string{"email": email, "password": testPassword},
-			"INVALID_CREDENTIALS", "invalid email or password (HTTP 401)"},
+		{"password too short", "register", map[string]string{"email": email, "password": "short"}, "VALIDATION_ERROR",
+			func(b string) bool { return strings.Contains(b, "(HTTP 400)password: ") }, "the details naming the password field"},
+		{"unknown account", "login", map[string]string{"email": email, "password": testPassword}, "INVALID_CREDENTIALS",
+			func(b string) bool { return b == "INVALID_CREDENTIALS invalid email or password (HTTP 401)" }, "exactly code, message and status"},
 	}
 	for _, tt := range tests {
-		tb.reloadApp() // empty forms
+		tb.reloadApp() // empty forms, no banner
 		tb.submit(tt.form, tt.values)
 		tb.waitFor("the error banner shows "+tt.code, `document.querySelector('[data-test="error-code"]')?.textContent === `+jsString(tt.code))
-		if banner := tb.text("#error"); !strings.Contains(banner, tt.shows) {
-			t.Errorf("%s: the error banner reads %q, want it to hold %q", tt.name, banner, tt.shows)
+		if banner := tb.bannerText(); !tt.check(banner) {
+			t.Errorf("%s: the error banner reads %q, want %s", tt.name, banner, tt.want)
 		}
 	}
 
@@ -236,4 +238,36 @@ func TestErrorsShown(t *testing.T) {
 	tb.waitSignedOut()
 	tb.submit("register", map[string]string{"email": email, "password": testPassword})
 	tb.waitFor("the error banner shows EMAIL_TAKEN", `document.querySelector('[data-test="error-code"]')?.textContent === "EMAIL_TAKEN"`)
+}
+
+func TestChangePasswordAndLogoutEverywhere(t *testing.T) {
+	s, _, tb, email := signedUp(t, "password")
+	other := s.login(t, email, testPassword) // another session, from a native client
+	const newPassword = "amber-Quarry-lantern-77"
+
+	// A wrong current password is shown, and does not sign this page out.
+	tb.submit("password", map[string]string{"currentPassword": "not-the-password-1", "newPassword": newPassword})
+	tb.waitFor("the error banner shows INVALID_CREDENTIALS", `document.querySelector('[data-test="error-code"]')?.textContent === "INVALID_CREDENTIALS"`)
+	if got := tb.activity(); got[len(got)-1] != "POST /api/auth/password → 401 INVALID_CREDENTIALS" {
+		t.Errorf("last call = %q, want POST /api/auth/password → 401 INVALID_CREDENTIALS and nothing after it", got[len(got)-1])
+	}
+	tb.waitSignedIn(email)
+
+	// The right one changes it and ends every other session.
+	tb.submit("password", map[string]string{"currentPassword": testPassword, "newPassword": newPassword})
+	tb.waitFor("the password change is confirmed", `document.querySelector('[data-test="notice"]') !== null`)
+	tb.waitFor("one session is left", `document.querySelectorAll('[data-test="sessions"] tr').length === 1`)
+	if status, code := s.get(t, "/api/profile", other); status != http.StatusUnauthorized || code != "TOKEN_REVOKED" {
+		t.Errorf("GET /api/profile with another session's token after the password change = %d %s, want 401 TOKEN_REVOKED", status, code)
+	}
+
+	// Log out everywhere ends this session and every other one.
+	other = s.login(t, email, newPassword)
+	tb.click(`[data-test="logout-all"]`)
+	tb.waitSignedOut()
+	if status, code := s.get(t, "/api/profile", other); status != http.StatusUnauthorized || code != "TOKEN_REVOKED" {
+		t.Errorf("GET /api/profile with another session's token after logout-all = %d %s, want 401 TOKEN_REVOKED", status, code)
+	}
+	tb.submit("login", map[string]string{"email": email, "password": newPassword})
+	tb.waitSignedIn(email)
 }

@@ -36,7 +36,7 @@ subscribe((event) => {
   if (event.kind !== "session") return;
   if (!event.signedIn) document.getElementById("whoami").textContent = "";
   render().then(() => {
-    if (event.reason) showError(event.reason);
+    if (event.reason) showError(event.reason, "You were signed out");
   });
 });
 

@@ -20,10 +20,12 @@ export function mount(...nodes) {
   document.getElementById("view").replaceChildren(...nodes);
 }
 
-// showError shows an ApiError (or any Error) in the banner at the top: its code, message, HTTP
-// status, validation details and Retry-After. showError(null) hides the banner.
-export function showError(err) {
+// showError shows an ApiError (or any Error) in the banner at the top: what was happening (when
+// given), its code, message, HTTP status, validation details and Retry-After. showError(null)
+// hides the banner.
+export function showError(err, context = null) {
   const box = document.getElementById("error");
+  box.classList.remove("info");
   if (!err) {
     box.hidden = true;
     box.replaceChildren();
@@ -31,27 +33,33 @@ export function showError(err) {
   }
   const status = err.status === undefined ? null : err.status === 0 ? "no answer" : `HTTP ${err.status}`;
   const details = err.details ? Object.entries(err.details).map(([field, why]) => h("li", {}, h("code", {}, field), ": ", String(why))) : [];
-  box.replaceChildren(
+  const parts = [
     h("button", { class: "close", type: "button", "aria-label": "Dismiss", onclick: () => showError(null) }, "×"),
+    context && h("span", { class: "context" }, `${context}: `),
     h("strong", { class: "code", "data-test": "error-code" }, err.code ?? err.name),
     " ",
     h("span", { "data-test": "error-message" }, err.message),
     status && h("span", { class: "muted" }, ` (${status})`),
     details.length > 0 && h("ul", { class: "details" }, details),
     err.retryAfter !== null && err.retryAfter !== undefined && h("p", { class: "muted" }, `Try again in ${err.retryAfter} s.`),
-  );
+  ];
+  box.replaceChildren(...parts.filter(Boolean));
   box.hidden = false;
 }
 
 // notice shows a message that is not an error in the banner's place.
 export function notice(text) {
   const box = document.getElementById("error");
-  box.replaceChildren(h("span", { class: "notice" }, text));
+  box.replaceChildren(
+    h("button", { class: "close", type: "button", "aria-label": "Dismiss", onclick: () => showError(null) }, "×"),
+    h("span", { class: "notice", "data-test": "notice" }, text),
+  );
+  box.classList.add("info");
   box.hidden = false;
 }
 
 // form builds a form of labelled inputs. On submit it disables itself, calls onSubmit with the
-// values by name, and shows whatever onSubmit throws.
+// values by name, empties itself when onSubmit succeeds, and shows whatever onSubmit throws.
 export function form({ name, fields, submit, onSubmit }) {
   const inputs = fields.map((f) =>
     h("label", {}, f.label, h("input", { name: f.name, type: f.type ?? "text", autocomplete: f.autocomplete, required: true })),
@@ -65,6 +73,7 @@ export function form({ name, fields, submit, onSubmit }) {
     showError(null);
     try {
       await onSubmit(values);
+      el.reset();
     } catch (err) {
       showError(err);
     } finally {

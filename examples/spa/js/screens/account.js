@@ -1,8 +1,9 @@
 // The signed-in home screen: who you are (GET /api/me), the protected example route
-// (GET /api/profile) and your sessions (GET /api/auth/sessions), each of which can be ended.
+// (GET /api/profile), your sessions (GET /api/auth/sessions), each of which can be ended, and a
+// password change (POST /api/auth/password).
 
 import { api, logout } from "../api.js";
-import { h, mount, showError, when } from "../ui.js";
+import { form, h, mount, notice, showError, when } from "../ui.js";
 
 // accountScreen mounts the account view and loads its three parts at once: when the access token
 // has expired, the three calls share one refresh.
@@ -38,6 +39,23 @@ export async function accountScreen() {
         h("thead", {}, h("tr", {}, ["Device", "IP", "Started", "Last used", ""].map((t) => h("th", {}, t)))),
         sessions,
       ),
+    ),
+    h("section", { class: "card" },
+      h("h2", {}, "Change password"),
+      form({
+        name: "password",
+        fields: [
+          { name: "currentPassword", label: "Current password", type: "password", autocomplete: "current-password" },
+          { name: "newPassword", label: "New password", type: "password", autocomplete: "new-password" },
+        ],
+        submit: "Change password",
+        onSubmit: async (values) => {
+          // A wrong current password is 401 INVALID_CREDENTIALS: shown, and this session goes on.
+          await api("/api/auth/password", { method: "POST", body: values });
+          notice("Password changed. Every other session has ended.");
+          await load();
+        },
+      }),
     ),
   );
   await load();
