@@ -150,7 +150,17 @@ func (a *App) Handler() (http.Handler, error) {
 		Auth: a.Auth, Tokens: a.Tokens, DenyList: a.DenyList, Limits: a.Limits, Metrics: a.Metrics, Log: a.log,
 		Ready: a.Ready, ClientURLs: a.Config.ClientURLs, TrustedProxies: a.Config.TrustedProxies,
 		CookieSecure: a.Config.CookieSecure, Fingerprint: a.Config.TokenFingerprint, SPA: pages,
+		IntrospectionTokens: secretStrings(a.Config.IntrospectionTokens),
 	})
+}
+
+// secretStrings returns the values of secrets, for the part that compares them.
+func secretStrings(secrets []config.Secret) []string {
+	out := make([]string, len(secrets))
+	for i, s := range secrets {
+		out[i] = string(s)
+	}
+	return out
 }
 
 // Ready reports whether the database and, when configured, Redis answer.

@@ -65,6 +65,10 @@ type Config struct {
 	AuditQueueSize   int           // AUDIT_QUEUE_SIZE
 	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT
 
+	// IntrospectionTokens (INTROSPECTION_TOKENS or INTROSPECTION_TOKENS_FILE) are the bearer
+	// secrets that may call POST /oauth/introspect; without any, that route does not exist.
+	IntrospectionTokens []Secret
+
 	// Tokenless is set by LoadCommand: no JWT secret or key was read, so no token can be issued.
 	Tokenless bool
 }
@@ -146,6 +150,7 @@ func load(getenv func(string) string, withTokens bool) (Config, error) {
 	if withTokens {
 		c.AccessSecret, c.RefreshSecret = l.secrets(c.Algorithm)
 		c.SigningKey, c.VerifyKeys = l.keyFiles(c.Algorithm)
+		c.IntrospectionTokens = l.introspectionTokens()
 	} else {
 		c.Tokenless = true
 	}

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"crypto"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -594,4 +595,63 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+func TestLoadIntrospectionTokens(t *testing.T) {
+	const (
+		one = "5b0e6c1d9a8f47e2b3c4d5e6f7a8b9c0-introspect-one"
+		two = "e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4-introspect-two"
+	)
+	dir := t.TempDir()
+	listFile := writeFile(t, dir, "tokens", []byte(one+","+two+"\n"))
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []config.Secret
+		errs []string
+	}{
+		{"unset: no route", nil, nil, nil},
+		{"one", map[string]string{"INTROSPECTION_TOKENS": one}, []config.Secret{one}, nil},
+		{"two with spaces", map[string]string{"INTROSPECTION_TOKENS": " " + one + " , " + two + ","}, []config.Secret{one, two}, nil},
+		{"from a file", map[string]string{"INTROSPECTION_TOKENS_FILE": listFile}, []config.Secret{one, two}, nil},
+		{"too short", map[string]string{"INTROSPECTION_TOKENS": one + ",short-secret"}, nil,
+			[]string{"INTROSPECTION_TOKENS (token 2 of 2): must be at least 32 characters"}},
+		{"weak", map[string]string{"INTROSPECTION_TOKENS": strings.Repeat("ab", 20)}, nil,
+			[]string{"INTROSPECTION_TOKENS (token 1 of 1): is too weak"}},
+		{"both forms", map[string]string{"INTROSPECTION_TOKENS": one, "INTROSPECTION_TOKENS_FILE": listFile}, nil,
+			[]string{"INTROSPECTION_TOKENS: set either INTROSPECTION_TOKENS or INTROSPECTION_TOKENS_FILE, not both"}},
+		{"missing file", map[string]string{"INTROSPECTION_TOKENS_FILE": filepath.Join(dir, "absent")}, nil,
+			[]string{"INTROSPECTION_TOKENS_FILE: cannot read it"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := minimalEnv()
+			maps.Copy(env, tt.env)
+			got, err := load(env)
+			if len(tt.errs) == 0 {
+				if err != nil {
+					t.Fatalf("Load(%v) error = %v, want nil", tt.env, err)
+				}
+				if !reflect.DeepEqual(got.IntrospectionTokens, tt.want) {
+					t.Errorf("Load(%v).IntrospectionTokens has %d tokens, want %d (values redacted)", tt.env, len(got.IntrospectionTokens), len(tt.want))
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Load(%v) error = nil, want %q", tt.env, tt.errs)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tt.errs) {
+				t.Fatalf("Load(%v) error = %v, want %d lines %q", tt.env, err, len(tt.errs), tt.errs)
+			}
+			for i, line := range lines {
+				if !strings.HasPrefix(line, tt.errs[i]) {
+					t.Errorf("Load(%v) error line %d = %q, want it to start with %q", tt.env, i, line, tt.errs[i])
+				}
+				if strings.Contains(line, one[:20]) || strings.Contains(line, "short-secret") {
+					t.Errorf("Load(%v) error line %q shows a token", tt.env, line)
+				}
+			}
+		})
+	}
 }

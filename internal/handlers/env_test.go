@@ -46,6 +46,7 @@ type envConfig struct {
 	ServeSPA          bool           // serve the example SPA at /
 	Tokens            tokens.Options // Algorithm, keys and access secret; HS256 with the apptest secrets when empty
 	Redis             *redis.Client  // nil: rate-limit counters in memory; else in Redis under a fresh prefix
+	Introspection     []string       // INTROSPECTION_TOKENS; none: no /oauth/introspect
 }
 
 // testEnv is a whole HTTP server on a real store, with a settable clock.
@@ -85,6 +86,9 @@ func newEnv(t testing.TB, mutate func(*envConfig)) *testEnv {
 	c.AllowRegistration, c.TokenFingerprint, c.CookieSecure = cfg.AllowRegistration, cfg.Fingerprint, cfg.CookieSecure
 	c.ClientURLs, c.TrustedProxies, c.ServeSPA = cfg.ClientURLs, cfg.TrustedProxies, cfg.ServeSPA
 	c.BcryptConcurrency, c.AuditQueueSize = 2, 1024
+	for _, s := range cfg.Introspection {
+		c.IntrospectionTokens = append(c.IntrospectionTokens, config.Secret(s))
+	}
 	if o := cfg.Tokens; o.Algorithm != "" {
 		c.Algorithm, c.SigningKey, c.VerifyKeys = o.Algorithm, o.SigningKey, o.VerifyKeys
 		if o.AccessSecret != nil {

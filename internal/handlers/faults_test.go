@@ -43,11 +43,13 @@ func TestDatabaseOutage(t *testing.T) {
 		{method: "POST", path: "/api/auth/refresh", cookies: []*http.Cookie{s.refresh}},
 		{method: "GET", path: "/api/me", bearer: s.access},
 		{method: "GET", path: "/api/auth/sessions", bearer: s.access},
+		{method: "GET", path: "/forward-auth?role=admin", bearer: s.access},
 	} {
 		expect(t, r.method+" "+r.path+" with the database gone", e.do(r), http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE")
 	}
 	expect(t, "GET /readyz with the database gone", e.do(req{method: "GET", path: "/readyz"}), http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE")
 	expect(t, "GET /api/profile with the database gone", e.do(req{method: "GET", path: "/api/profile", bearer: s.access}), http.StatusOK, "")
+	expect(t, "GET /forward-auth with the database gone", e.do(req{method: "GET", path: "/forward-auth", bearer: s.access}), http.StatusOK, "")
 	expect(t, "GET /healthz with the database gone", e.do(req{method: "GET", path: "/healthz"}), http.StatusOK, "")
 
 	proxy.Restore()

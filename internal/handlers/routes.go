@@ -19,6 +19,13 @@ func addRoutes(r *gin.Engine, d Deps, pages spaFiles) {
 	r.GET("/metrics", handleMetrics(d.Metrics))
 	r.GET("/.well-known/jwks.json", handleJWKS(d.Tokens))
 
+	// For reverse proxies and resource servers: no rate limit, no Origin judged (proxyPaths).
+	r.GET("/forward-auth", bearer, handleForwardAuth(d.Auth))
+	if len(d.IntrospectionTokens) > 0 {
+		r.POST("/oauth/introspect", middleware.RequireClientToken(d.IntrospectionTokens),
+			handleIntrospect(d.Tokens, d.DenyList))
+	}
+
 	a := r.Group("/api/auth", middleware.RateLimit(d.Limits, ratelimit.Auth, d.Auth))
 	a.POST("/register", handleRegister(d.Auth))
 	a.POST("/login", handleLogin(d.Auth, cookies))

@@ -40,6 +40,8 @@ type Deps struct {
 	CookieSecure   bool
 	Fingerprint    bool  // TOKEN_FINGERPRINT
 	SPA            fs.FS // the example SPA's files, served at / (SERVE_SPA); nil serves none
+	// IntrospectionTokens may call POST /oauth/introspect; none: that route does not exist.
+	IntrospectionTokens []string
 }
 
 // NewServer returns the HTTP handler of the API. It fails on a bad trusted-proxy list or SPA
@@ -58,8 +60,8 @@ func NewServer(d Deps) (http.Handler, error) {
 		middleware.Errors(d.Log),
 		middleware.Recover(),
 		middleware.SecurityHeaders(),
-		middleware.Origins(d.ClientURLs, "/api/auth/refresh", "/api/auth/logout"),
-		middleware.CORS(d.ClientURLs),
+		middleware.Except(proxyPaths, middleware.Origins(d.ClientURLs, "/api/auth/refresh", "/api/auth/logout")),
+		middleware.Except(proxyPaths, middleware.CORS(d.ClientURLs)),
 		middleware.BodyLimit(maxBodyBytes),
 		middleware.Deadline(requestTimeout),
 	)

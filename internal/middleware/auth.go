@@ -77,12 +77,23 @@ func check(c *gin.Context, v Verifier, deny DenyList, fingerprint bool) (*tokens
 	if raw == "" {
 		return nil, ErrNoToken
 	}
-	claims, err := v.VerifyAccess(raw)
+	claims, err := Authenticate(v, deny, raw)
 	if err != nil {
 		return nil, err
 	}
 	if fingerprint && !fingerprintMatches(c, claims.Fingerprint) {
 		return nil, tokens.ErrInvalid
+	}
+	return claims, nil
+}
+
+// Authenticate judges an access token as bearer auth does, apart from the fingerprint cookie:
+// its signature and claims (TOKEN_EXPIRED, INVALID_TOKEN, TOKEN_REVOKED when its session ended),
+// then the deny list (ErrTokenRevoked). It reads no database.
+func Authenticate(v Verifier, deny DenyList, token string) (*tokens.AccessClaims, error) {
+	claims, err := v.VerifyAccess(token)
+	if err != nil {
+		return nil, err
 	}
 	if deny.Denied(claims.Subject, claims.SessionID, claims.ID, claims.IssuedAt.Time) {
 		return nil, ErrTokenRevoked
@@ -129,16 +140,26 @@ func OptionalAccessToken(v Verifier, deny DenyList, fingerprint bool) gin.Handle
 // is role; the token's role claim is not trusted. A disabled user is TOKEN_REVOKED.
 func RequireRole(users Users, role models.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		u, err := users.User(c.Request.Context(), PrincipalFrom(c).UserID)
-		switch {
-		case err != nil:
+		if err := CheckRole(c.Request.Context(), users, PrincipalFrom(c).UserID, role); err != nil {
 			Fail(c, err)
-		case u.Disabled:
-			Fail(c, ErrTokenRevoked)
-		case u.Role != role:
-			Fail(c, ErrInsufficientRole)
-		default:
-			c.Next()
+			return
 		}
+		c.Next()
 	}
+}
+
+// CheckRole reads the user's CURRENT state from the store and returns nil when their role is
+// role, ErrInsufficientRole when it is another, ErrTokenRevoked when they are disabled, and the
+// store's error (a vanished user is TOKEN_REVOKED, an unreachable database 503) otherwise.
+func CheckRole(ctx context.Context, users Users, userID string, role models.Role) error {
+	u, err := users.User(ctx, userID)
+	switch {
+	case err != nil:
+		return err
+	case u.Disabled:
+		return ErrTokenRevoked
+	case u.Role != role:
+		return ErrInsufficientRole
+	}
+	return nil
 }

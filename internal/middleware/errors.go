@@ -32,6 +32,8 @@ var (
 	ErrNoToken          = errors.New("no bearer token")
 	ErrTokenRevoked     = errors.New("token revoked")
 	ErrInsufficientRole = errors.New("insufficient permissions")
+	ErrMFARequired      = errors.New("second factor required")
+	ErrInvalidClient    = errors.New("no valid introspection client token")
 	errPanic            = errors.New("handler panicked") // unknown to the table: a 500
 )
 
@@ -72,6 +74,8 @@ var errorTable = []errorRow{
 	{ErrTokenRevoked, http.StatusUnauthorized, "TOKEN_REVOKED", "the access token has been revoked"},
 	{auth.ErrUserGone, http.StatusUnauthorized, "TOKEN_REVOKED", "the access token has been revoked"},
 	{ErrInsufficientRole, http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "insufficient permissions"},
+	{ErrMFARequired, http.StatusForbidden, "MFA_REQUIRED", "this route requires a login with a second factor"},
+	{ErrInvalidClient, http.StatusUnauthorized, "INVALID_CLIENT", "a valid introspection client token is required"},
 	{auth.ErrInvalidCredentials, http.StatusUnauthorized, "INVALID_CREDENTIALS", "invalid email or password"},
 	{auth.ErrAccountDisabled, http.StatusForbidden, "ACCOUNT_DISABLED", "this account is disabled"},
 	{auth.ErrRegistrationDisabled, http.StatusForbidden, "REGISTRATION_DISABLED", "registration is disabled"},
@@ -140,11 +144,14 @@ func describe(c *gin.Context, err error) (errorBody, int) {
 }
 
 // wwwAuthenticate builds the RFC 6750 challenge for a 401 body: bare when no token was sent,
-// error="invalid_token" when an access token was refused.
+// error="invalid_token" when an access token was refused, and the introspection realm when
+// the caller of POST /oauth/introspect did not present one of its client tokens.
 func wwwAuthenticate(b errorBody) string {
 	switch b.Code {
 	case "TOKEN_EXPIRED", "INVALID_TOKEN", "TOKEN_REVOKED":
 		return `Bearer realm="api", error="invalid_token", error_description="` + b.Message + `"`
+	case "INVALID_CLIENT":
+		return `Bearer realm="introspection"`
 	}
 	return `Bearer realm="api"`
 }
