@@ -1,13 +1,18 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/authserver/authserver/internal/store/storetest"
 )
+
+// introspectionToken is the INTROSPECTION_TOKENS of the cluster tests.
+const introspectionToken = "6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d-introspection"
 
 // clusterEnv returns an environment on a fresh PostgreSQL schema and the test Redis, where only
 // Redis can spread a revocation quickly (the store is polled once an hour) and the reuse grace is
@@ -22,6 +27,7 @@ func clusterEnv(t *testing.T) map[string]string {
 	env["REDIS_URL"] = redisURL
 	env["REVOCATION_SYNC_INTERVAL"] = "1h"
 	env["REFRESH_REUSE_GRACE"] = "0s"
+	env["INTROSPECTION_TOKENS"] = introspectionToken
 	return env
 }
 
@@ -39,6 +45,20 @@ func TestClusterRedis(t *testing.T) {
 		expect(t, cb.do("GET", "/api/profile", nil, access), http.StatusOK, "")
 		expect(t, ca.do("POST", "/api/auth/logout", map[string]string{"refreshToken": refresh}, access), http.StatusOK, "")
 		waitRevoked(t, cb, access, 2*time.Second, "B after logout on A (REVOCATION_SYNC_INTERVAL=1h)")
+	})
+
+	t.Run("logout on A, introspection on B says inactive at once", func(t *testing.T) {
+		access, refresh := ca.login(email)
+		form := url.Values{"token": {access}}
+		r := cb.do("POST", "/oauth/introspect", form, introspectionToken)
+		if expect(t, r, http.StatusOK, ""); r.body["active"] != true || r.str("username") != email {
+			t.Fatalf("introspection on B before logout = %s, want active for %s", r.raw, email)
+		}
+		expect(t, ca.do("POST", "/api/auth/logout", map[string]string{"refreshToken": refresh}, access), http.StatusOK, "")
+		eventually(t, 2*time.Second, "introspection on B after logout on A (REVOCATION_SYNC_INTERVAL=1h)", func() (bool, string) {
+			r := cb.do("POST", "/oauth/introspect", form, introspectionToken)
+			return r.status == http.StatusOK && r.body["active"] == false && len(r.body) == 1, fmt.Sprintf("%d %s", r.status, r.raw)
+		})
 	})
 
 	t.Run("reuse detected on B ends the session on A", func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -221,11 +222,15 @@ func (r reply) cookieValue(name string) string {
 	return v
 }
 
-// do sends a request; body (if not nil) is encoded as JSON; headers come in name, value pairs.
+// do sends a request; body (if not nil) is encoded as JSON, or as a form when it is url.Values;
+// headers come in name, value pairs.
 func (c *client) do(method, path string, body any, bearer string, headers ...string) reply {
 	c.t.Helper()
 	var rd io.Reader
-	if body != nil {
+	contentType := "application/json"
+	if form, ok := body.(url.Values); ok {
+		rd, contentType = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			c.t.Fatalf("encode body of %s %s: %v", method, path, err)
@@ -237,7 +242,7 @@ func (c *client) do(method, path string, body any, bearer string, headers ...str
 		c.t.Fatalf("new request %s %s: %v", method, path, err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)

@@ -73,7 +73,6 @@ func handleForwardAuth(users middleware.Users) gin.HandlerFunc {
 		h.Set("X-Auth-Role", claims.Role)
 		h.Set("X-Auth-Session-Id", p.SessionID)
 		h.Set("X-Auth-Amr", strings.Join(p.AMR, ","))
-		h.Set("Cache-Control", "no-store")
 		c.Status(http.StatusOK)
 	}
 }

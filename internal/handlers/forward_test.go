@@ -70,7 +70,9 @@ func TestForwardAuth(t *testing.T) {
 		{name: "the protected-route verdicts", run: func(t *testing.T, e *testEnv) {
 			e.register("verdict@example.com")
 			s := e.login("verdict@example.com")
-			expect401(t, "no Authorization", e.forwardAuth("", ""), "NO_TOKEN")
+			rec := e.forwardAuth("", "")
+			expect401(t, "no Authorization", rec, "NO_TOKEN")
+			checkNoStore(t, "no Authorization", rec)
 			for _, h := range []string{"Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "token " + s.access, "\x00\x01"} {
 				expect401(t, "Authorization "+clipText(h), e.forwardAuth("", "", "Authorization", h), "NO_TOKEN")
 			}

@@ -35,7 +35,6 @@ type inactiveJSON struct {
 // which a resource server does not have). A missing token field is 400 VALIDATION_ERROR.
 func handleIntrospect(v middleware.Verifier, deny middleware.DenyList) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		c.Header("Cache-Control", "no-store")
 		if err := c.Request.ParseForm(); err != nil {
 			if middleware.IsTooLarge(err) {
 				middleware.Fail(c, middleware.ErrPayloadTooLarge)

@@ -20,9 +20,9 @@ func addRoutes(r *gin.Engine, d Deps, pages spaFiles) {
 	r.GET("/.well-known/jwks.json", handleJWKS(d.Tokens))
 
 	// For reverse proxies and resource servers: no rate limit, no Origin judged (proxyPaths).
-	r.GET("/forward-auth", bearer, handleForwardAuth(d.Auth))
+	r.GET("/forward-auth", middleware.NoStore(), bearer, handleForwardAuth(d.Auth))
 	if len(d.IntrospectionTokens) > 0 {
-		r.POST("/oauth/introspect", middleware.RequireClientToken(d.IntrospectionTokens),
+		r.POST("/oauth/introspect", middleware.NoStore(), middleware.RequireClientToken(d.IntrospectionTokens),
 			handleIntrospect(d.Tokens, d.DenyList))
 	}
 

@@ -40,3 +40,8 @@ func SecurityHeaders() gin.HandlerFunc {
 		}
 	}
 }
+
+// NoStore marks every response of the route, errors included, Cache-Control: no-store.
+func NoStore() gin.HandlerFunc {
+	return func(c *gin.Context) { c.Header("Cache-Control", "no-store") }
+}
