@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load run: builds the server, serves it under each algorithm, and measures with wrk, in one run:
-#   - /api/profile (bearer token) against /healthz, as a ratio, for HS256 RS256 PS256 ES256 EdDSA;
+#   - /api/profile (bearer token) and /forward-auth (the same check, for reverse proxies) against
+#     /healthz, as ratios, for HS256 RS256 PS256 ES256 EdDSA;
 #   - protected-route p99 latency alone and during a login flood;
 #   - login rate against the bcrypt bound (CPUs / time of one hash);
 #   - refresh rate (rotation chains) against pgbench's own transaction rate on the same PostgreSQL.
@@ -55,14 +56,15 @@ p99() { awk '$1 == "99%" {print $2}'; }
 bench() { wrk -t$threads -c"$conns" -d"$duration" --latency "$@"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-echo "== protected route vs /healthz (wrk -t$threads -c$conns -d$duration, SQLite)"
-printf '%-6s %12s %14s %6s\n' alg healthz/s profile/s ratio
+echo "== protected route and forward-auth vs /healthz (wrk -t$threads -c$conns -d$duration, SQLite)"
+printf '%-6s %12s %14s %6s %16s %6s\n' alg healthz/s profile/s ratio forward-auth/s ratio
 for alg in HS256 RS256 PS256 ES256 EdDSA; do
   start "$alg" "sqlite:$work/$alg.db"
   token=$(login | field accessToken)
   h=$(bench "$base/healthz" | rps)
   p=$(bench -H "Authorization: Bearer $token" "$base/api/profile" | rps)
-  printf '%-6s %12s %14s %6s\n' "$alg" "$h" "$p" "$(ratio "$p" "$h")"
+  f=$(bench -H "Authorization: Bearer $token" "$base/forward-auth" | rps)
+  printf '%-6s %12s %14s %6s %16s %6s\n' "$alg" "$h" "$p" "$(ratio "$p" "$h")" "$f" "$(ratio "$f" "$h")"
 done
 
 echo "== logins against the bcrypt bound, and protected-route p99 (4 connections) alone and during a login flood (EdDSA, bcrypt cost $cost)"
