@@ -292,4 +292,3 @@ func expiredToken(t *testing.T, userID, email string) string {
 	}
 	return access
 }
-
