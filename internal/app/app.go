@@ -26,6 +26,7 @@ import (
 	"github.com/authserver/authserver/internal/handlers"
 	"github.com/authserver/authserver/internal/metrics"
 	"github.com/authserver/authserver/internal/ratelimit"
+	"github.com/authserver/authserver/internal/requestid"
 	"github.com/authserver/authserver/internal/revoke"
 	"github.com/authserver/authserver/internal/store"
 	"github.com/authserver/authserver/internal/tokens"
@@ -75,6 +76,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Overrides) 
 	if now == nil {
 		now = time.Now
 	}
+	log = slog.New(requestid.LogHandler(log.Handler())) // every line of a request carries its id
+	forwardRedisLogs(log)
 	a = &App{Config: cfg, Store: o.Store, Redis: o.Redis, Metrics: metrics.New(), DenyList: revoke.NewList(), log: log}
 	defer func() {
 		if err != nil {
@@ -87,6 +90,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Overrides) 
 		}
 		a.closers = append(a.closers, a.Store.Close)
 	}
+	a.Metrics.WatchPool(a.Store.Pool(), string(cfg.DatabaseDriver))
 	if a.Redis == nil && cfg.RedisURL != "" {
 		if a.Redis, err = newRedis(cfg.RedisURL); err != nil {
 			return nil, err
@@ -120,6 +124,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Overrides) 
 	if err != nil {
 		return nil, err
 	}
+	hasher.ObserveWait(func(d time.Duration) { a.Metrics.BcryptWait.Observe(d.Seconds()) })
 	var authStore auth.Store = a.Store
 	if o.AuthStore != nil {
 		authStore = o.AuthStore

@@ -12,6 +12,7 @@ import (
 
 	"github.com/authserver/authserver/internal/metrics"
 	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/requestid"
 )
 
 // Store is the persistence the writer needs; internal/store implements it.
@@ -44,9 +45,10 @@ func New(store Store, log *slog.Logger, m *metrics.Metrics, queueSize int, reten
 		retention: retention, now: time.Now, done: make(chan struct{})}
 }
 
-// Record stamps e with an id and time, marshals d as its detail, logs it as one line (the detail
-// as a JSON object), and queues it for writing.
+// Record stamps e with an id and time, adds the request id ctx carries to d, marshals d as its
+// detail, logs it as one line (the detail as a JSON object), and queues it for writing.
 func (w *Writer) Record(ctx context.Context, e models.AuditEvent, d models.AuditDetail) {
+	d.RequestID = requestid.From(ctx)
 	e.ID = uuid.NewString()
 	e.CreatedAt = w.now().UTC()
 	detail, _ := json.Marshal(d) // only strings, numbers and booleans: marshalling cannot fail

@@ -23,7 +23,14 @@ type Hasher struct {
 	slots chan struct{}
 	wait  time.Duration
 	dummy func() []byte // a hash at the same cost, compared against for unknown emails; made on first use
+	// observeWait, when set, is told how long each caller waited for a slot (ending in a slot,
+	// ErrBusy or the context's end).
+	observeWait func(time.Duration)
 }
+
+// ObserveWait makes h tell observe how long each caller waited for a free slot. Call it before
+// the Hasher is used.
+func (h *Hasher) ObserveWait(observe func(time.Duration)) { h.observeWait = observe }
 
 // NewHasher returns a Hasher using cost, running at most concurrency hashes at once and
 // queueing a caller for at most wait before ErrBusy. It fails for a cost bcrypt does not accept.
@@ -41,6 +48,10 @@ func NewHasher(cost, concurrency int, wait time.Duration) (*Hasher, error) {
 
 // acquire takes a slot, or returns ErrBusy after the wait or the context's error.
 func (h *Hasher) acquire(ctx context.Context) error {
+	if h.observeWait != nil {
+		start := time.Now()
+		defer func() { h.observeWait(time.Since(start)) }()
+	}
 	t := time.NewTimer(h.wait)
 	defer t.Stop()
 	select {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -47,6 +48,7 @@ type envConfig struct {
 	Tokens            tokens.Options // Algorithm, keys and access secret; HS256 with the apptest secrets when empty
 	Redis             *redis.Client  // nil: rate-limit counters in memory; else in Redis under a fresh prefix
 	Introspection     []string       // INTROSPECTION_TOKENS; none: no /oauth/introspect
+	Log               io.Writer      // nil: logs discarded; else JSON lines written here
 }
 
 // testEnv is a whole HTTP server on a real store, with a settable clock.
@@ -95,7 +97,11 @@ func newEnv(t testing.TB, mutate func(*envConfig)) *testEnv {
 			c.AccessSecret = config.Secret(o.AccessSecret)
 		}
 	}
-	a := apptest.New(t, c, nil, app.Overrides{
+	var log *slog.Logger
+	if cfg.Log != nil {
+		log = slog.New(slog.NewJSONHandler(cfg.Log, nil))
+	}
+	a := apptest.New(t, c, log, app.Overrides{
 		Now: clk.Now, Store: cfg.Store, Redis: cfg.Redis, RateLimitPrefix: "test:" + uuid.NewString(),
 	})
 	h, err := a.Handler()

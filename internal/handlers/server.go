@@ -56,6 +56,7 @@ func NewServer(d Deps) (http.Handler, error) {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	r.Use(
+		middleware.RequestID(),
 		middleware.RequestLog(d.Log, d.Metrics),
 		middleware.Errors(d.Log),
 		middleware.Recover(),

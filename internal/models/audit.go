@@ -55,6 +55,7 @@ func (t AuditType) Valid() bool { return slices.Contains(auditTypes, t) }
 // Empty fields are left out; it never holds a password or a token.
 type AuditDetail struct {
 	*AuditActor          // admin actions and the command line: who acted
+	RequestID     string `json:"requestId,omitempty"`      // every event of an HTTP request: its X-Request-ID
 	Reason        string `json:"reason,omitempty"`         // login_failed: why
 	Email         string `json:"email,omitempty"`          // login_failed, rate_limited: the email tried
 	Scope         string `json:"scope,omitempty"`          // rate_limited: "account" for the login lockout

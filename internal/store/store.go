@@ -172,6 +172,12 @@ func (s *Store) Close() error {
 	return s.sqlDB.Close()
 }
 
+// Pool returns the connection pool, for its statistics (the metrics read sql.DB.Stats); all
+// reads and writes go through the store's methods.
+func (s *Store) Pool() *sql.DB {
+	return s.sqlDB
+}
+
 // Driver returns the driver the store was opened with.
 func (s *Store) Driver() models.Driver {
 	return s.driver
