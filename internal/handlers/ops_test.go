@@ -56,7 +56,11 @@ func TestRequestID(t *testing.T) {
 	}
 	found := false
 	for _, ev := range events {
-		found = found || strings.Contains(ev.Detail, `"requestId":"trace-7f3a:login/1"`)
+		var d models.AuditDetail
+		if err := json.Unmarshal([]byte(ev.Detail), &d); err != nil {
+			t.Fatalf("audit detail %q: %v", ev.Detail, err)
+		}
+		found = found || d.RequestID == "trace-7f3a:login/1"
 	}
 	if !found {
 		t.Errorf("login_failed audit events = %+v, want one with detail.requestId trace-7f3a:login/1", events)
