@@ -28,7 +28,6 @@ type server struct {
 	clock     *clocktest.Clock // the clock of tokens and sessions; Advance it to expire tokens
 	watch     *watch           // what the server answered to foreign origins; held refreshes
 	accessTTL time.Duration
-	app       *app.App
 }
 
 // baseEnv is the environment every test server starts from: test secrets, cookies over plain
@@ -85,7 +84,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 			t.Logf("server log:\n%s", logs)
 		}
 	})
-	return &server{url: url, clock: clock, watch: w, accessTTL: cfg.AccessTTL, app: a}
+	return &server{url: url, clock: clock, watch: w, accessTTL: cfg.AccessTTL}
 }
 
 // uniqueEmail returns an email no other test uses.
