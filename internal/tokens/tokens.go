@@ -1,4 +1,4 @@
-// Package tokens issues and verifies access and refresh tokens and publishes the JWKS.
+// Package tokens issues and verifies access, refresh and MFA tokens and publishes the JWKS.
 package tokens
 
 import (
@@ -75,6 +75,7 @@ type Issuer struct {
 	accessSecret  []byte // HS256 only
 	publicKeys    map[string]crypto.PublicKey
 	refreshSecret []byte
+	mfaSecret     []byte // HMAC key of MFA tokens, derived from refreshSecret
 	issuer        string
 	audience      string
 	accessTTL     time.Duration
@@ -84,8 +85,10 @@ type Issuer struct {
 	// Built once in New so that verification allocates no parser or closure.
 	accessParser   *jwt.Parser
 	refreshParser  *jwt.Parser
+	mfaParser      *jwt.Parser
 	accessKeyfunc  jwt.Keyfunc
 	refreshKeyfunc jwt.Keyfunc
+	mfaKeyfunc     jwt.Keyfunc
 
 	leeway   time.Duration
 	verified verifiedCache
@@ -124,6 +127,11 @@ func New(o Options) (*Issuer, error) {
 	if i.now == nil {
 		i.now = time.Now
 	}
+	mfaSecret, err := deriveMFASecret(o.RefreshSecret)
+	if err != nil {
+		return nil, err
+	}
+	i.mfaSecret = mfaSecret
 	if keys.IsAsymmetric(o.Algorithm) {
 		if err := i.useKeys(o.Algorithm, o.SigningKey, o.VerifyKeys); err != nil {
 			return nil, err
@@ -158,8 +166,18 @@ func New(o Options) (*Issuer, error) {
 		jwt.WithTimeFunc(i.now),
 		jwt.WithStrictDecoding(),
 	)
+	i.mfaParser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(o.Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(o.Leeway),
+		jwt.WithTimeFunc(i.now),
+		jwt.WithStrictDecoding(),
+	)
 	i.accessKeyfunc = i.accessKey
 	i.refreshKeyfunc = i.refreshKey
+	i.mfaKeyfunc = i.mfaKey
 	return i, nil
 }
 
