@@ -33,6 +33,7 @@ const (
   server user disable --email E              disable a user and end all their sessions
   server user enable --email E               re-enable a user
   server user delete --email E               delete a user and end all their sessions
+  server user reset-mfa --email E            remove every second factor of a user and end all their sessions
   server user list [--q PREFIX]              list users
   (the user commands refuse to run when DATABASE_URL is empty and data/auth.db does not exist
   in the current folder: run them where the server runs, or set DATABASE_URL)`

@@ -23,7 +23,7 @@ import (
 const maxPasswordInput = 4 << 10
 
 // userActions are the actions of `server user`.
-var userActions = []string{"create", "set-role", "disable", "enable", "delete", "list"}
+var userActions = []string{"create", "set-role", "disable", "enable", "delete", "reset-mfa", "list"}
 
 // userCommand runs `server user ...`, doing what the admin routes do, for operators without a
 // token. It says on stderr which database it opened, and refuses to create the default SQLite
@@ -96,6 +96,12 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		fmt.Fprintf(stdout, "deleted %s\n", u.Email)
 		return nil
+	case "reset-mfa":
+		if err := svc.ResetMFA(ctx, by, u.ID, cli); err != nil {
+			return describeCLIError(err)
+		}
+		fmt.Fprintf(stdout, "removed every second factor of %s and ended all their sessions\n", u.Email)
+		return nil
 	}
 	u, err = svc.UpdateUser(ctx, by, u.ID, patch, cli)
 	if err != nil {
@@ -124,7 +130,7 @@ func readPassword(stdin io.Reader) (string, error) {
 // listUsers prints every user whose email starts with prefix, a page at a time.
 func listUsers(ctx context.Context, svc *auth.Service, prefix string, stdout io.Writer) error {
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tEMAIL\tROLE\tDISABLED\tCREATED")
+	fmt.Fprintln(w, "ID\tEMAIL\tROLE\tDISABLED\tMFA\tCREATED")
 	f := models.UserFilter{EmailPrefix: prefix, Limit: auth.MaxPageSize}
 	for {
 		users, next, err := svc.ListUsers(ctx, f)
@@ -132,7 +138,7 @@ func listUsers(ctx context.Context, svc *auth.Service, prefix string, stdout io.
 			return err
 		}
 		for _, u := range users {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%t\t%s\n", u.ID, u.Email, u.Role, u.Disabled, u.CreatedAt.Format(time.RFC3339))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%t\t%t\t%s\n", u.ID, u.Email, u.Role, u.Disabled, u.MFA, u.CreatedAt.Format(time.RFC3339))
 		}
 		if next == nil {
 			return w.Flush()

@@ -3,7 +3,7 @@
 // It is the one place that wires the parts together; cmd/server and the tests build through New,
 // and nothing else imports this package.
 //
-// To add a service (mail, second factor, passkeys ...): give App a field, build it in New after
+// To add a service (mail, passkeys ...): give App a field, build it in New after
 // what it needs, hand it to auth.Deps or handlers.Deps, and, when it works in the background,
 // start it in Start or StartServing and end it in Stop.
 package app
@@ -25,6 +25,7 @@ import (
 	"github.com/authserver/authserver/internal/config"
 	"github.com/authserver/authserver/internal/handlers"
 	"github.com/authserver/authserver/internal/metrics"
+	"github.com/authserver/authserver/internal/mfa"
 	"github.com/authserver/authserver/internal/ratelimit"
 	"github.com/authserver/authserver/internal/requestid"
 	"github.com/authserver/authserver/internal/revoke"
@@ -125,17 +126,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Overrides) 
 		return nil, err
 	}
 	hasher.ObserveWait(func(d time.Duration) { a.Metrics.BcryptWait.Observe(d.Seconds()) })
+	var sealer *mfa.Sealer
+	if !cfg.Tokenless {
+		if sealer, err = mfa.NewSealer([]byte(cfg.RefreshSecret)); err != nil {
+			return nil, fmt.Errorf("totp sealer: %w", err)
+		}
+	}
 	var authStore auth.Store = a.Store
 	if o.AuthStore != nil {
 		authStore = o.AuthStore
 	}
 	a.Auth = auth.New(auth.Deps{
 		Store: authStore, Tokens: a.Tokens, Hasher: hasher, Revoker: a.Revoker, Audit: a.Audit,
-		Guard: a.Limits.LoginGuard(), Log: log, Now: now,
+		Guard: a.Limits.LoginGuard(), Sealer: sealer, Log: log, Now: now,
 		Settings: auth.Settings{
 			AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, ReuseGrace: cfg.ReuseGrace, IdleTimeout: cfg.IdleTimeout,
 			MaxLifetime: cfg.MaxLifetime, Leeway: cfg.Leeway, PasswordMinLength: cfg.PasswordMinLength,
-			AllowRegistration: cfg.AllowRegistration, Fingerprint: cfg.TokenFingerprint,
+			AllowRegistration: cfg.AllowRegistration, Fingerprint: cfg.TokenFingerprint, TOTPIssuer: cfg.Issuer,
 		},
 	})
 	return a, nil
@@ -156,6 +163,7 @@ func (a *App) Handler() (http.Handler, error) {
 		Ready: a.Ready, ClientURLs: a.Config.ClientURLs, TrustedProxies: a.Config.TrustedProxies,
 		CookieSecure: a.Config.CookieSecure, Fingerprint: a.Config.TokenFingerprint, SPA: pages,
 		IntrospectionTokens: secretStrings(a.Config.IntrospectionTokens),
+		RequireMFAForAdmin:  a.Config.RequireMFAForAdmin,
 	})
 }
 

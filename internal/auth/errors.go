@@ -19,6 +19,15 @@ var (
 	ErrValidation = errors.New("validation failed")
 	// ErrAccountLocked is what every *LockedError matches with errors.Is.
 	ErrAccountLocked = errors.New("too many failed logins")
+	// ErrInvalidMFACode means a TOTP or recovery code given for the caller's own account (confirm,
+	// disable, new recovery codes) is malformed, wrong or already used, or no factor is on.
+	ErrInvalidMFACode = errors.New("invalid mfa code")
+	// ErrMFACodeRejected is ErrInvalidMFACode at the second step of a login, where it answers 401.
+	ErrMFACodeRejected = errors.New("mfa code rejected")
+	// ErrInvalidMFAToken means an MFA token is malformed, forged, expired, spent, or out of attempts.
+	ErrInvalidMFAToken = errors.New("invalid mfa token")
+	// ErrMFANotPending means there is no pending TOTP enrolment to confirm.
+	ErrMFANotPending = errors.New("no pending totp enrolment")
 )
 
 // ValidationError lists the problems of a request, one message per field. It matches ErrValidation.

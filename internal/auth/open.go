@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,14 +14,15 @@ import (
 	"github.com/authserver/authserver/internal/tokens"
 )
 
-// startSession is the end of every successful login, whatever proved who u is (a password
-// today; a second factor or a passkey later): it opens a session for u, records
-// login_succeeded with detail, and returns the login answer.
-func (s *Service) startSession(ctx context.Context, u *models.User, c Client, detail models.AuditDetail) (*Issued, error) {
+// startSession is the end of every successful login, whatever proved who u is (a password, a
+// password and a second factor, a passkey): it opens a session for u that remembers amr (RFC 8176)
+// for all its access tokens, records login_succeeded with detail, and returns the login answer.
+func (s *Service) startSession(ctx context.Context, u *models.User, c Client, amr []string, detail models.AuditDetail) (*Issued, error) {
 	now := s.now().UTC().Truncate(time.Second)
 	sess := &models.Session{
 		ID: uuid.NewString(), UserID: u.ID, CreatedAt: now, LastUsedAt: now, RotatedAt: now,
 		ExpiresAt: now.Add(s.settings.MaxLifetime), UserAgent: clip(c.UserAgent, 512), IP: c.IP, Generation: 1,
+		AMR: strings.Join(amr, ","),
 	}
 	refresh, maxAge, err := s.refreshToken(sess, now)
 	if err != nil {
@@ -56,7 +58,7 @@ func (s *Service) refreshToken(sess *models.Session, iat time.Time) (token strin
 // random one when the client has none.
 func (s *Service) issue(u *models.User, sess *models.Session, refresh string, maxAge int, now time.Time, c Client) (*Issued, error) {
 	in := tokens.AccessInput{
-		UserID: u.ID, Email: u.Email, Role: string(u.Role), SessionID: sess.ID,
+		UserID: u.ID, Email: u.Email, Role: string(u.Role), SessionID: sess.ID, AMR: strings.FieldsFunc(sess.AMR, isComma),
 		NotAfter: minTime(sess.ExpiresAt, now.Add(s.settings.IdleTimeout)),
 	}
 	fgp := ""
@@ -94,3 +96,6 @@ func minTime(ts ...time.Time) time.Time {
 	}
 	return m
 }
+
+// isComma splits a session's stored amr list.
+func isComma(r rune) bool { return r == ',' }

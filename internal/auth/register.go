@@ -76,16 +76,14 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, role m
 	return u, nil
 }
 
-// Login checks the credentials and opens a session. An unknown email and a wrong password fail
-// alike with ErrInvalidCredentials after the same bcrypt work; a disabled account fails with
-// ErrAccountDisabled only after its correct password; a locked email fails with *LockedError.
+// Login checks the credentials and opens a session, or, for an account with a second factor on,
+// answers with only a Challenge for the second step (see VerifyMFA). An unknown email and a wrong
+// password fail alike with ErrInvalidCredentials after the same bcrypt work; a disabled account
+// fails with ErrAccountDisabled only after its correct password; a locked email fails with *LockedError.
 func (s *Service) Login(ctx context.Context, email, password string, c Client) (*Issued, error) {
 	email = NormalizeEmail(email)
-	if wait, blocked, err := s.guard.Blocked(ctx, email); err != nil {
-		return nil, fmt.Errorf("check login lockout: %w", err)
-	} else if blocked {
-		s.record(ctx, models.AuditRateLimited, "", "", c, models.AuditDetail{Scope: "account", Email: clip(email, 254)})
-		return nil, &LockedError{RetryAfter: wait}
+	if err := s.checkLockout(ctx, email, c); err != nil {
+		return nil, err
 	}
 	var (
 		u   *models.User
@@ -120,8 +118,19 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		s.record(ctx, models.AuditLoginFailed, u.ID, "", c, models.AuditDetail{Reason: "account_disabled"})
 		return nil, ErrAccountDisabled
 	}
+	st, err := s.store.MFAState(ctx, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("mfa state: %w", err)
+	}
+	if st.TOTP.Enabled() { // the lockout count stays until the second step succeeds
+		ch, err := s.challenge(ctx, u, st)
+		if err != nil {
+			return nil, err
+		}
+		return &Issued{Challenge: ch}, nil
+	}
 	if err := s.guard.Succeeded(ctx, email); err != nil {
 		return nil, fmt.Errorf("reset failed logins: %w", err)
 	}
-	return s.startSession(ctx, u, c, models.AuditDetail{})
+	return s.startSession(ctx, u, c, amrPassword, models.AuditDetail{})
 }

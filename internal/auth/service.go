@@ -10,8 +10,10 @@ package auth
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
+	"github.com/authserver/authserver/internal/mfa"
 	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/tokens"
 )
@@ -43,7 +45,8 @@ type Settings struct {
 	Leeway            time.Duration
 	PasswordMinLength int
 	AllowRegistration bool
-	Fingerprint       bool // bind access tokens to a fingerprint cookie (OWASP token sidejacking)
+	Fingerprint       bool   // bind access tokens to a fingerprint cookie (OWASP token sidejacking)
+	TOTPIssuer        string // the issuer name authenticator apps show next to a TOTP account
 }
 
 // Deps are what New needs. Tokens may be nil for a service that only runs the admin use cases
@@ -55,6 +58,7 @@ type Deps struct {
 	Revoker  Revoker
 	Audit    Auditor
 	Guard    LoginGuard
+	Sealer   *mfa.Sealer // seals TOTP secrets at rest
 	Log      *slog.Logger
 	Settings Settings
 	Now      func() time.Time // nil = time.Now
@@ -68,6 +72,7 @@ type Service struct {
 	revoker  Revoker
 	audit    Auditor
 	guard    LoginGuard
+	sealer   *mfa.Sealer
 	log      *slog.Logger
 	settings Settings
 	now      func() time.Time
@@ -80,7 +85,7 @@ func New(d Deps) *Service {
 		now = time.Now
 	}
 	return &Service{store: d.Store, tokens: d.Tokens, hasher: d.Hasher, revoker: d.Revoker,
-		audit: d.Audit, guard: d.Guard, log: d.Log, settings: d.Settings, now: now}
+		audit: d.Audit, guard: d.Guard, sealer: d.Sealer, log: d.Log, settings: d.Settings, now: now}
 }
 
 // Client describes who is calling, for sessions and the audit trail. Fingerprint is the
@@ -101,6 +106,9 @@ type Principal struct {
 	AMR       []string  // how the user authenticated (RFC 8176 "amr"), as the token says
 }
 
+// MFA reports whether p's login used a second factor ("mfa" in its amr).
+func (p Principal) MFA() bool { return slices.Contains(p.AMR, "mfa") }
+
 // CommandLine reports whether p is the operator at the command line rather than a user.
 func (p Principal) CommandLine() bool { return p.UserID == "" }
 
@@ -113,6 +121,8 @@ type Issued struct {
 	User          *models.User
 	SessionID     string
 	Fingerprint   string // the fingerprint cookie's value, when TOKEN_FINGERPRINT is on
+	// Challenge alone is set when a correct password needs a second step: no session is open yet.
+	Challenge *Challenge
 }
 
 // RegistrationOpen reports whether self-registration is allowed (ALLOW_REGISTRATION).

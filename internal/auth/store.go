@@ -49,4 +49,34 @@ type Store interface {
 	DeleteUser(ctx context.Context, id string, at, denyUntil time.Time) ([]models.Revocation, error)
 	// AuditEvents returns a page of audit events (see models.AuditFilter).
 	AuditEvents(ctx context.Context, f models.AuditFilter) ([]models.AuditEvent, error)
+
+	// MFAState returns the user's TOTP factor (nil when none) and how many recovery codes are unused.
+	MFAState(ctx context.Context, userID string) (models.MFAState, error)
+	// SetPendingTOTP stores sealed as the user's pending TOTP factor, replacing an earlier pending
+	// one, or returns models.ErrMFAEnabled when the factor is on.
+	SetPendingTOTP(ctx context.Context, userID, sealed string, at time.Time) error
+	// EnableTOTP turns on the pending factor whose sealed secret is sealed, with last step step,
+	// replaces the recovery codes with codeHashes and ends every other session of the user, in one
+	// transaction. It returns the revocations written, or models.ErrNotFound.
+	EnableTOTP(ctx context.Context, userID, sealed string, step int64, codeHashes []string, keepSessionID string, at, denyUntil time.Time) ([]models.Revocation, error)
+	// DisableTOTP removes the user's TOTP factor, recovery codes and open challenges and ends every
+	// other session, in one transaction. It returns the revocations written, or models.ErrNotFound.
+	DisableTOTP(ctx context.Context, userID, keepSessionID string, at, denyUntil time.Time) ([]models.Revocation, error)
+	// ResetMFA removes every second factor and open challenge of the user and ends all their sessions,
+	// in one transaction. It returns the revocations written, or models.ErrNotFound.
+	ResetMFA(ctx context.Context, userID string, at, denyUntil time.Time) ([]models.Revocation, error)
+	// AcceptTOTPStep records step as the last accepted step if it is later than the recorded one,
+	// atomically, or returns models.ErrNotFound.
+	AcceptTOTPStep(ctx context.Context, userID string, step int64) error
+	// UseRecoveryCode spends the user's recovery code with hash codeHash once, or returns models.ErrNotFound.
+	UseRecoveryCode(ctx context.Context, userID, codeHash string) error
+	// ReplaceRecoveryCodes replaces the user's recovery codes while TOTP is on, or returns models.ErrNotFound.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, codeHashes []string, at time.Time) error
+	// CreateMFAChallenge inserts c, deleting the user's spent and expired challenges.
+	CreateMFAChallenge(ctx context.Context, c *models.MFAChallenge) error
+	// ClaimMFAAttempt counts one more code tried with an open challenge (unspent, unexpired at `at`,
+	// under maxAttempts codes), atomically, or returns models.ErrNotFound.
+	ClaimMFAAttempt(ctx context.Context, id, userID string, maxAttempts int, at time.Time) error
+	// SpendMFAChallenge marks the challenge used once, or returns models.ErrNotFound.
+	SpendMFAChallenge(ctx context.Context, id string, at time.Time) error
 }

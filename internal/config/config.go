@@ -55,6 +55,8 @@ type Config struct {
 	BcryptConcurrency int  // BCRYPT_CONCURRENCY: how many bcrypt hashes may run at once
 	AllowRegistration bool // ALLOW_REGISTRATION
 
+	RequireMFAForAdmin bool // REQUIRE_MFA_FOR_ADMIN: admin routes want "mfa" in the token's amr
+
 	RateLimitWindow  time.Duration // RATE_LIMIT_WINDOW
 	RateLimitMax     int           // RATE_LIMIT_MAX, requests per window to /api/* outside /api/auth/*
 	AuthRateLimitMax int           // AUTH_RATE_LIMIT_MAX, requests per window to /api/auth/*
@@ -136,6 +138,8 @@ func load(getenv func(string) string, withTokens bool) (Config, error) {
 		BcryptCost:        l.number("BCRYPT_COST", 12, 10, 14),
 		BcryptConcurrency: l.number("BCRYPT_CONCURRENCY", min(runtime.NumCPU(), maxBcryptConcurrency), 1, maxBcryptConcurrency),
 		AllowRegistration: l.boolean("ALLOW_REGISTRATION", true),
+
+		RequireMFAForAdmin: l.boolean("REQUIRE_MFA_FOR_ADMIN", false),
 
 		RateLimitWindow:  l.positiveDuration("RATE_LIMIT_WINDOW", 15*time.Minute, day),
 		RateLimitMax:     l.number("RATE_LIMIT_MAX", 100, 1, math.MaxInt),

@@ -23,11 +23,12 @@ type adminUserJSON struct {
 	Email     string      `json:"email"`
 	Role      models.Role `json:"role"`
 	Disabled  bool        `json:"disabled"`
+	MFA       bool        `json:"mfa"`
 	CreatedAt time.Time   `json:"createdAt"`
 }
 
 func newAdminUserJSON(u *models.User) adminUserJSON {
-	return adminUserJSON{ID: u.ID, Email: u.Email, Role: u.Role, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
+	return adminUserJSON{ID: u.ID, Email: u.Email, Role: u.Role, Disabled: u.Disabled, MFA: u.MFA, CreatedAt: u.CreatedAt}
 }
 
 // encodeCursor turns a list position into an opaque string; nil stays nil (JSON null).

@@ -73,10 +73,15 @@ type tokenResponse struct {
 func sendTokens(c *gin.Context, cookies cookieSettings, out *auth.Issued, body tokenResponse) {
 	cookies.setRefresh(c, out.RefreshToken, out.RefreshMaxAge)
 	cookies.setFingerprint(c, out.Fingerprint, out.RefreshMaxAge)
-	c.Header("Cache-Control", "no-store")
-	c.Header("Pragma", "no-cache")
+	noStore(c)
 	body.AccessToken, body.TokenType, body.ExpiresIn = out.AccessToken, "Bearer", out.ExpiresIn
 	c.JSON(http.StatusOK, body)
+}
+
+// noStore keeps a response that carries a token or a secret out of every cache.
+func noStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("Pragma", "no-cache")
 }
 
 // handleLogin serves POST /api/auth/login. The refresh token goes only into the HttpOnly cookie.
@@ -89,6 +94,10 @@ func handleLogin(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
 		out, err := svc.Login(c.Request.Context(), req.Email, req.Password, middleware.ClientOf(c))
 		if err != nil {
 			middleware.Fail(c, err)
+			return
+		}
+		if out.Challenge != nil {
+			sendChallenge(c, out.Challenge)
 			return
 		}
 		u := newUserJSON(out.User)
@@ -184,7 +193,7 @@ func handleSessions(svc *auth.Service) gin.HandlerFunc {
 		for i, s := range list {
 			out[i] = sessionJSON{ID: s.ID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt, UserAgent: s.UserAgent, IP: s.IP, Current: s.Current}
 		}
-		c.Header("Cache-Control", "no-store")
+		noStore(c)
 		c.JSON(http.StatusOK, gin.H{"sessions": out})
 	}
 }

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -56,7 +55,7 @@ func handleForwardAuth(users middleware.Users) gin.HandlerFunc {
 			return
 		}
 		p := middleware.PrincipalFrom(c)
-		if q.mfa && !slices.Contains(p.AMR, "mfa") {
+		if q.mfa && !p.MFA() {
 			middleware.Fail(c, middleware.ErrMFARequired)
 			return
 		}

@@ -36,6 +36,7 @@ type meJSON struct {
 	ID        string      `json:"id"`
 	Email     string      `json:"email"`
 	Role      models.Role `json:"role"`
+	MFA       bool        `json:"mfa"`
 	CreatedAt time.Time   `json:"createdAt"`
 }
 
@@ -47,7 +48,7 @@ func handleMe(svc *auth.Service) gin.HandlerFunc {
 			middleware.Fail(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"user": meJSON{ID: u.ID, Email: u.Email, Role: u.Role, CreatedAt: u.CreatedAt}})
+		c.JSON(http.StatusOK, gin.H{"user": meJSON{ID: u.ID, Email: u.Email, Role: u.Role, MFA: u.MFA, CreatedAt: u.CreatedAt}})
 	}
 }
 

@@ -42,6 +42,8 @@ type Deps struct {
 	SPA            fs.FS // the example SPA's files, served at / (SERVE_SPA); nil serves none
 	// IntrospectionTokens may call POST /oauth/introspect; none: that route does not exist.
 	IntrospectionTokens []string
+	// RequireMFAForAdmin makes admin routes answer 403 MFA_REQUIRED to tokens without "mfa" in amr.
+	RequireMFAForAdmin bool
 }
 
 // NewServer returns the HTTP handler of the API. It fails on a bad trusted-proxy list or SPA

@@ -163,3 +163,15 @@ func CheckRole(ctx context.Context, users Users, userID string, role models.Role
 	}
 	return nil
 }
+
+// RequireMFA, when required, lets a request through only when its access token's amr has "mfa"
+// (the login used a second factor); otherwise 403 MFA_REQUIRED. When not required it does nothing.
+func RequireMFA(required bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if required && !PrincipalFrom(c).MFA() {
+			Fail(c, ErrMFARequired)
+			return
+		}
+		c.Next()
+	}
+}

@@ -11,8 +11,8 @@ var ErrMFAEnabled = errors.New("second factor already enabled")
 
 // The reasons a change of second factor ends sessions.
 const (
-	ReasonMFAChanged = "mfa_changed" // its user turned TOTP on or off elsewhere
-	ReasonMFAReset   = "mfa_reset"   // an operator removed the user's second factors
+	ReasonMFAChanged RevokeReason = "mfa_changed" // its user turned TOTP on or off elsewhere
+	ReasonMFAReset   RevokeReason = "mfa_reset"   // an operator removed the user's second factors
 )
 
 // TOTPFactor is a user's TOTP second factor (table mfa_totp). Secret is sealed (see internal/mfa),
@@ -61,9 +61,10 @@ type MFAChallenge struct {
 // TableName is the challenges' table.
 func (MFAChallenge) TableName() string { return "mfa_challenges" }
 
-// MFAState is what second factors a user has: the TOTP factor (nil when none, pending or on) and
-// how many unused recovery codes are left.
+// MFAState is what second factors a user has: the TOTP factor (nil when none, pending or on), how
+// many unused recovery codes are left, and how many passkeys (counted once passkeys are stored).
 type MFAState struct {
 	TOTP              *TOTPFactor
 	RecoveryCodesLeft int
+	Passkeys          int
 }

@@ -40,6 +40,9 @@ type User struct {
 	Disabled     bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// MFA reports whether a second factor is on. It is no column: the store computes it where it
+	// reads users for display (UserByID, ListUsers, UpdateUser) and never writes it.
+	MFA bool `gorm:"->"`
 }
 
 // Session is one login: a chain of rotated refresh tokens.
@@ -60,6 +63,9 @@ type Session struct {
 	RotatedAt     time.Time
 	RevokedAt     *time.Time
 	RevokeReason  RevokeReason
+	// AMR is how the session's user authenticated: RFC 8176 values, comma-separated ("pwd",
+	// "pwd,otp,mfa"). Every access token of the session carries it.
+	AMR string
 	// User is the session's user (id, email, role, disabled; no password hash), read with the
 	// session by store.UpdateSession; nil elsewhere. It is never written through the session.
 	User *User `gorm:"-"`

@@ -19,7 +19,7 @@ var mfaTables = []string{"mfa_totp", "mfa_recovery_codes", "mfa_challenges"}
 func (s *Store) MFAState(ctx context.Context, userID string) (models.MFAState, error) {
 	var st models.MFAState
 	var f models.TOTPFactor
-	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Take(&f).Error
+	err := s.read(ctx, func(db *gorm.DB) error { return db.Where("user_id = ?", userID).Take(&f).Error })
 	switch {
 	case err == nil:
 		st.TOTP = &f
@@ -29,7 +29,9 @@ func (s *Store) MFAState(ctx context.Context, userID string) (models.MFAState, e
 		}
 	}
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&models.RecoveryCode{}).Where("user_id = ?", userID).Count(&n).Error; err != nil {
+	if err := s.read(ctx, func(db *gorm.DB) error {
+		return db.Model(&models.RecoveryCode{}).Where("user_id = ?", userID).Count(&n).Error
+	}); err != nil {
 		if err = translate("count recovery codes", err); !errors.Is(err, models.ErrNotFound) {
 			return st, err
 		}

@@ -123,7 +123,7 @@ func TestAcceptTOTPStep(t *testing.T) {
 func TestAcceptTOTPStepAcrossInstances(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
 	open := func() *store.Store {
-		s, err := store.Open(context.Background(), store.DriverPostgres, dsn, slog.Default())
+		s, err := store.Open(context.Background(), models.DriverPostgres, dsn, slog.Default())
 		if err != nil {
 			t.Fatalf("Open = %v", err)
 		}

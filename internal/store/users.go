@@ -45,10 +45,14 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*models.User, er
 	return &u, nil
 }
 
-// UserByID returns the user, or models.ErrNotFound (also for an id that is not a UUID).
+// userColumns are a user's columns and mfa, whether a second factor is on. A new kind of second
+// factor adds its EXISTS here.
+const userColumns = "users.*, EXISTS (SELECT 1 FROM mfa_totp WHERE mfa_totp.user_id = users.id AND mfa_totp.enabled_at IS NOT NULL) AS mfa"
+
+// UserByID returns the user, with MFA set, or models.ErrNotFound (also for an id that is not a UUID).
 func (s *Store) UserByID(ctx context.Context, id string) (*models.User, error) {
 	var u models.User
-	if err := s.read(ctx, func(db *gorm.DB) error { return db.Where("id = ?", id).Take(&u).Error }); err != nil {
+	if err := s.read(ctx, func(db *gorm.DB) error { return db.Select(userColumns).Where("id = ?", id).Take(&u).Error }); err != nil {
 		return nil, translate("user by id", err)
 	}
 	return &u, nil
@@ -63,11 +67,11 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// ListUsers returns a page of users ordered by (CreatedAt, ID), after f.After when set,
+// ListUsers returns a page of users, with MFA set, ordered by (CreatedAt, ID), after f.After when set,
 // whose email starts with f.EmailPrefix (taken literally: % and _ match only themselves).
 // At most f.Limit users come back; a Limit of zero or less means no limit.
 func (s *Store) ListUsers(ctx context.Context, f models.UserFilter) ([]models.User, error) {
-	q := s.db.WithContext(ctx).Order("created_at, id")
+	q := s.db.WithContext(ctx).Select(userColumns).Order("created_at, id")
 	if f.EmailPrefix != "" {
 		q = q.Where(`email LIKE ? ESCAPE '\'`, escapeLike(strings.ToLower(f.EmailPrefix))+"%")
 	}
@@ -118,7 +122,7 @@ func (s *Store) ChangePassword(ctx context.Context, userID, hash, keepSessionID 
 	return revs, nil
 }
 
-// UpdateUser applies p to the user, in one transaction, and returns the updated user and
+// UpdateUser applies p to the user, in one transaction, and returns the updated user (MFA set) and
 // the revocations it inserted. Disabling the user ends all their sessions (reason
 // "user_disabled") and denies every access token issued to them until now (until denyUntil).
 // It returns models.ErrNotFound for an unknown user, and models.ErrLastAdmin when the
@@ -212,7 +216,7 @@ func (s *Store) lockUser(tx *gorm.DB, id string, losesAdmin bool) (*models.User,
 		}
 	}
 	var u models.User
-	if err := s.forUpdate(tx).Where("id = ?", id).Take(&u).Error; err != nil {
+	if err := s.forUpdate(tx).Select(userColumns).Where("id = ?", id).Take(&u).Error; err != nil {
 		return nil, translate("lock user", err)
 	}
 	if losesAdmin && u.Role == models.RoleAdmin && !u.Disabled && len(admins) <= 1 {
