@@ -134,6 +134,7 @@ func TestLoadEveryVariable(t *testing.T) {
 		"BCRYPT_COST":              "10",
 		"BCRYPT_CONCURRENCY":       "256",
 		"ALLOW_REGISTRATION":       "0",
+		"REQUIRE_MFA_FOR_ADMIN":    "true",
 		"RATE_LIMIT_WINDOW":        "1m",
 		"RATE_LIMIT_MAX":           "1000",
 		"AUTH_RATE_LIMIT_MAX":      "1",
@@ -169,6 +170,7 @@ func TestLoadEveryVariable(t *testing.T) {
 		BcryptCost:             10,
 		BcryptConcurrency:      256,
 		AllowRegistration:      false,
+		RequireMFAForAdmin:     true,
 		RateLimitWindow:        time.Minute,
 		RateLimitMax:           1000,
 		AuthRateLimitMax:       1,
@@ -448,9 +450,10 @@ func TestLoadErrors(t *testing.T) {
 			"BCRYPT_CONCURRENCY: must be between 1 and 256",
 			"AUDIT_QUEUE_SIZE: must be between 1 and 1000000",
 		}},
-		{"bad booleans", map[string]string{"COOKIE_SECURE": "yes", "ALLOW_REGISTRATION": "on", "TOKEN_FINGERPRINT": "2", "SERVE_SPA": "y"}, []string{
+		{"bad booleans", map[string]string{"COOKIE_SECURE": "yes", "ALLOW_REGISTRATION": "on", "TOKEN_FINGERPRINT": "2", "SERVE_SPA": "y", "REQUIRE_MFA_FOR_ADMIN": "y"}, []string{
 			`COOKIE_SECURE: "yes" is not a boolean (use true or false)`,
 			`ALLOW_REGISTRATION: "on" is not a boolean (use true or false)`,
+			`REQUIRE_MFA_FOR_ADMIN: "y" is not a boolean (use true or false)`,
 			`TOKEN_FINGERPRINT: "2" is not a boolean (use true or false)`,
 			`SERVE_SPA: "y" is not a boolean (use true or false)`,
 		}},

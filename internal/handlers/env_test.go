@@ -87,12 +87,8 @@ func newEnv(t testing.TB, mutate func(*envConfig)) *testEnv {
 	c.ReuseGrace, c.AccessTTL, c.RefreshTTL = cfg.ReuseGrace, cfg.AccessTTL, cfg.RefreshTTL
 	c.IdleTimeout, c.MaxLifetime, c.Leeway = cfg.IdleTimeout, cfg.MaxLifetime, 0
 	c.AllowRegistration, c.TokenFingerprint, c.CookieSecure = cfg.AllowRegistration, cfg.Fingerprint, cfg.CookieSecure
-<<<<<<< HEAD
 	c.ClientURLs, c.TrustedProxies, c.ServeSPA = cfg.ClientURLs, cfg.TrustedProxies, cfg.ServeSPA
-=======
-	c.ClientURLs, c.TrustedProxies = cfg.ClientURLs, cfg.TrustedProxies
 	c.RequireMFAForAdmin = cfg.RequireMFAForAdmin
->>>>>>> 8f11340 (MFA tests: HTTP on both databases (enrolment, login second step, drift and replay, recovery codes and races, token limits and confusion, lockout, admin requirement and reset, audit without secrets); cluster and CLI reset on PostgreSQL and Redis)
 	c.BcryptConcurrency, c.AuditQueueSize = 2, 1024
 	for _, s := range cfg.Introspection {
 		c.IntrospectionTokens = append(c.IntrospectionTokens, config.Secret(s))
