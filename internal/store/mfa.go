@@ -64,41 +64,27 @@ func (s *Store) SetPendingTOTP(ctx context.Context, userID, sealed string, at ti
 // (reason models.ReasonMFAChanged). It returns the revocations inserted, or models.ErrNotFound when
 // no such pending factor exists.
 func (s *Store) EnableTOTP(ctx context.Context, userID, sealed string, step int64, codeHashes []string, keepSessionID string, at, denyUntil time.Time) ([]models.Revocation, error) {
-	at, denyUntil = at.UTC(), denyUntil.UTC()
-	var revs []models.Revocation
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
+	f := models.SessionFilter{UserID: userID, ExceptID: keepSessionID}
+	return s.changeAndEndSessions(ctx, f, models.ReasonMFAChanged, at, denyUntil, func(tx *gorm.DB) error {
 		res := tx.Model(&models.TOTPFactor{}).
 			Where("user_id = ? AND secret = ? AND enabled_at IS NULL", userID, sealed).
-			Updates(map[string]any{"enabled_at": at, "last_step": step})
+			Updates(map[string]any{"enabled_at": at.UTC(), "last_step": step})
 		if res.Error != nil {
 			return translate("enable totp", res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return models.ErrNotFound
 		}
-		if err := replaceRecoveryCodes(tx, userID, codeHashes, at); err != nil {
-			return err
-		}
-		var err error
-		revs, err = endSessions(tx, models.SessionFilter{UserID: userID, ExceptID: keepSessionID}, models.ReasonMFAChanged, at, denyUntil)
-		if err != nil {
-			return err
-		}
-		return insertRevocations(tx, revs, at)
+		return replaceRecoveryCodes(tx, userID, codeHashes, at.UTC())
 	})
-	if err != nil {
-		return nil, err
-	}
-	return revs, nil
 }
 
 // DisableTOTP removes the user's TOTP factor (on or pending), recovery codes and open challenges, and
 // ends every other session of the user (reason models.ReasonMFAChanged), in one transaction. It
 // returns the revocations inserted, or models.ErrNotFound when the user has no factor that is on.
 func (s *Store) DisableTOTP(ctx context.Context, userID, keepSessionID string, at, denyUntil time.Time) ([]models.Revocation, error) {
-	at, denyUntil = at.UTC(), denyUntil.UTC()
-	var revs []models.Revocation
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
+	f := models.SessionFilter{UserID: userID, ExceptID: keepSessionID}
+	return s.changeAndEndSessions(ctx, f, models.ReasonMFAChanged, at, denyUntil, func(tx *gorm.DB) error {
 		res := tx.Where("user_id = ? AND enabled_at IS NOT NULL", userID).Delete(&models.TOTPFactor{})
 		if res.Error != nil {
 			return translate("disable totp", res.Error)
@@ -106,47 +92,21 @@ func (s *Store) DisableTOTP(ctx context.Context, userID, keepSessionID string, a
 		if res.RowsAffected == 0 {
 			return models.ErrNotFound
 		}
-		if err := deleteFactors(tx, userID); err != nil {
-			return err
-		}
-		var err error
-		revs, err = endSessions(tx, models.SessionFilter{UserID: userID, ExceptID: keepSessionID}, models.ReasonMFAChanged, at, denyUntil)
-		if err != nil {
-			return err
-		}
-		return insertRevocations(tx, revs, at)
+		return deleteFactors(tx, userID)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return revs, nil
 }
 
 // ResetMFA removes every second factor of the user and their open challenges, and ends every session
 // of the user (reason models.ReasonMFAReset), in one transaction. It returns the revocations inserted,
 // or models.ErrNotFound for an unknown user.
 func (s *Store) ResetMFA(ctx context.Context, userID string, at, denyUntil time.Time) ([]models.Revocation, error) {
-	at, denyUntil = at.UTC(), denyUntil.UTC()
-	var revs []models.Revocation
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
+	return s.changeAndEndSessions(ctx, models.SessionFilter{UserID: userID}, models.ReasonMFAReset, at, denyUntil, func(tx *gorm.DB) error {
 		var u models.User
 		if err := s.forUpdate(tx).Select("id").Where("id = ?", userID).Take(&u).Error; err != nil {
 			return translate("lock user", err)
 		}
-		if err := deleteFactors(tx, userID); err != nil {
-			return err
-		}
-		var err error
-		revs, err = endSessions(tx, models.SessionFilter{UserID: userID}, models.ReasonMFAReset, at, denyUntil)
-		if err != nil {
-			return err
-		}
-		return insertRevocations(tx, revs, at)
+		return deleteFactors(tx, userID)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return revs, nil
 }
 
 // deleteFactors deletes the user's rows from every table of mfaTables.

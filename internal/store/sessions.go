@@ -110,6 +110,28 @@ func (s *Store) EndSessions(ctx context.Context, f models.SessionFilter, reason 
 	return revs, nil
 }
 
+// changeAndEndSessions runs change and then ends the sessions matching f (with reason, at `at`,
+// denied until denyUntil), in one transaction, and returns the revocations it inserted. An error
+// from change rolls everything back and is returned as it is.
+func (s *Store) changeAndEndSessions(ctx context.Context, f models.SessionFilter, reason models.RevokeReason, at, denyUntil time.Time, change func(tx *gorm.DB) error) ([]models.Revocation, error) {
+	at, denyUntil = at.UTC(), denyUntil.UTC()
+	var revs []models.Revocation
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		if err := change(tx); err != nil {
+			return err
+		}
+		var err error
+		if revs, err = endSessions(tx, f, reason, at, denyUntil); err != nil {
+			return err
+		}
+		return insertRevocations(tx, revs, at)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return revs, nil
+}
+
 // errNoSessionFilter refuses to end every session of every user at once.
 var errNoSessionFilter = errors.New("end sessions: filter names no session or user")
 

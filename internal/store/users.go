@@ -98,28 +98,18 @@ func escapeLike(s string) string {
 // "password_changed"). It returns the revocations it inserted, or models.ErrNotFound
 // for an unknown user.
 func (s *Store) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at, denyUntil time.Time) ([]models.Revocation, error) {
-	at, denyUntil = at.UTC(), denyUntil.UTC()
-	var revs []models.Revocation
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
+	f := models.SessionFilter{UserID: userID, ExceptID: keepSessionID}
+	return s.changeAndEndSessions(ctx, f, models.ReasonPasswordChanged, at, denyUntil, func(tx *gorm.DB) error {
 		res := tx.Model(&models.User{}).Where("id = ?", userID).
-			Updates(map[string]any{"password_hash": hash, "updated_at": at})
+			Updates(map[string]any{"password_hash": hash, "updated_at": at.UTC()})
 		if res.Error != nil {
 			return translate("change password", res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return models.ErrNotFound
 		}
-		var err error
-		revs, err = endSessions(tx, models.SessionFilter{UserID: userID, ExceptID: keepSessionID}, models.ReasonPasswordChanged, at, denyUntil)
-		if err != nil {
-			return err
-		}
-		return insertRevocations(tx, revs, at)
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return revs, nil
 }
 
 // UpdateUser applies p to the user, in one transaction, and returns the updated user (MFA set) and
