@@ -30,26 +30,26 @@ import (
 
 // envConfig is what a test may change about the server it gets.
 type envConfig struct {
-	Store             *store.Store // nil: a fresh store of the first backend
-	ClientURLs        []string
-	TrustedProxies    []string
-	GeneralMax        int64
-	AuthMax           int64
-	LoginMaxFailures  int64
-	ReuseGrace        time.Duration
-	AccessTTL         time.Duration
-	RefreshTTL        time.Duration
-	IdleTimeout       time.Duration
-	MaxLifetime       time.Duration
-	AllowRegistration bool
-	Fingerprint       bool
-	CookieSecure      bool
+	Store              *store.Store // nil: a fresh store of the first backend
+	ClientURLs         []string
+	TrustedProxies     []string
+	GeneralMax         int64
+	AuthMax            int64
+	LoginMaxFailures   int64
+	ReuseGrace         time.Duration
+	AccessTTL          time.Duration
+	RefreshTTL         time.Duration
+	IdleTimeout        time.Duration
+	MaxLifetime        time.Duration
+	AllowRegistration  bool
+	Fingerprint        bool
+	CookieSecure       bool
 	RequireMFAForAdmin bool
-	ServeSPA          bool           // serve the example SPA at /
-	Tokens            tokens.Options // Algorithm, keys and access secret; HS256 with the apptest secrets when empty
-	Redis             *redis.Client  // nil: rate-limit counters in memory; else in Redis under a fresh prefix
-	Introspection     []string       // INTROSPECTION_TOKENS; none: no /oauth/introspect
-	Log               io.Writer      // nil: logs discarded; else JSON lines written here
+	ServeSPA           bool           // serve the example SPA at /
+	Tokens             tokens.Options // Algorithm, keys and access secret; HS256 with the apptest secrets when empty
+	Redis              *redis.Client  // nil: rate-limit counters in memory; else in Redis under a fresh prefix
+	Introspection      []string       // INTROSPECTION_TOKENS; none: no /oauth/introspect
+	Log                io.Writer      // nil: logs discarded; else JSON lines written here
 }
 
 // testEnv is a whole HTTP server on a real store, with a settable clock.
