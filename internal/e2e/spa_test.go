@@ -221,7 +221,7 @@ func TestErrorsShown(t *testing.T) {
 		{"password too short", "register", map[string]string{"email": email, "password": "short"}, "VALIDATION_ERROR",
 			func(b string) bool { return strings.Contains(b, "(HTTP 400)password: ") }, "the details naming the password field"},
 		{"unknown account", "login", map[string]string{"email": email, "password": testPassword}, "INVALID_CREDENTIALS",
-			func(b string) bool { return b == "INVALID_CREDENTIALS invalid email or password (HTTP 401)" }, "exactly code, message and status"},
+			func(b string) bool { return b == "Sign in: INVALID_CREDENTIALS invalid email or password (HTTP 401)" }, "exactly what failed, code, message and status"},
 	}
 	for _, tt := range tests {
 		tb.reloadApp() // empty forms, no banner

@@ -59,7 +59,8 @@ export function notice(text) {
 }
 
 // form builds a form of labelled inputs. On submit it disables itself, calls onSubmit with the
-// values by name, empties itself when onSubmit succeeds, and shows whatever onSubmit throws.
+// values by name, empties itself when onSubmit succeeds, and shows whatever onSubmit throws
+// (prefixed with the submit button's label, so the error says what failed).
 export function form({ name, fields, submit, onSubmit }) {
   const inputs = fields.map((f) =>
     h("label", {}, f.label, h("input", { name: f.name, type: f.type ?? "text", autocomplete: f.autocomplete, required: true })),
@@ -75,7 +76,7 @@ export function form({ name, fields, submit, onSubmit }) {
       await onSubmit(values);
       el.reset();
     } catch (err) {
-      showError(err);
+      showError(err, submit);
     } finally {
       button.disabled = false;
     }

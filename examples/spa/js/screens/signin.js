@@ -37,5 +37,14 @@ export function signinScreen() {
         },
       }),
     ),
+    h("section", { class: "card wide muted" },
+      h("h2", {}, "How this page keeps you signed in"),
+      h("ul", {},
+        h("li", {}, "The access token lives only in this page's memory: no localStorage, no sessionStorage, no readable cookie."),
+        h("li", {}, "The refresh token is an HttpOnly, SameSite=Strict cookie for /api/auth only; scripts never see it."),
+        h("li", {}, "On load, and when a call answers 401 TOKEN_EXPIRED, one refresh trades the cookie for a new access token."),
+      ),
+      h("p", {}, "Open \"API activity\" below to watch every call."),
+    ),
   );
 }
