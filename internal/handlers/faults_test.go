@@ -1,15 +1,10 @@
 package handlers_test
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
-	"github.com/authserver/authserver/internal/models"
-	"github.com/authserver/authserver/internal/store"
 	"github.com/authserver/authserver/internal/store/storetest"
 )
 
@@ -17,21 +12,7 @@ import (
 // the database answer 503 SERVICE_UNAVAILABLE (never 500), protected routes keep working (they
 // run no SQL), and everything recovers by itself once the database is back.
 func TestDatabaseOutage(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("parse %q: %v", dsn, err)
-	}
-	proxy := storetest.NewCutProxy(t, u.Host)
-	u.Host = proxy.Addr()
-	st, err := store.Open(t.Context(), models.DriverPostgres, u.String(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatalf("store.Open through the proxy: %v", err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
+	st, proxy := storetest.OpenBehindProxy(t)
 	e := newEnv(t, func(c *envConfig) { c.Store = st })
 	e.register("outage@example.com")
 	s := e.login("outage@example.com")

@@ -2,15 +2,11 @@ package store_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/authserver/authserver/internal/models"
-	"github.com/authserver/authserver/internal/store"
 	"github.com/authserver/authserver/internal/store/storetest"
 )
 
@@ -19,21 +15,7 @@ import (
 // failover): the reads and the refresh transaction that come next must all succeed, none of
 // them failing on a dead connection the pool hands out.
 func TestBrokenPooledConnections(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("parse %q: %v", dsn, err)
-	}
-	proxy := storetest.NewCutProxy(t, u.Host)
-	u.Host = proxy.Addr()
-	s, err := store.Open(t.Context(), models.DriverPostgres, u.String(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatalf("store.Open through the proxy: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
+	s, proxy := storetest.OpenBehindProxy(t)
 	user := newUser(t, s, "pool@example.com", models.RoleUser, t0)
 	sess := newSession(t, s, user.ID, t0)
 

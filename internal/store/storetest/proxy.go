@@ -3,8 +3,12 @@ package storetest
 import (
 	"io"
 	"net"
+	"net/url"
 	"sync"
 	"testing"
+
+	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/store"
 )
 
 // CutProxy forwards TCP connections to a target until it is cut, like a database host that
@@ -80,3 +84,17 @@ func (p *CutProxy) Cut() {
 
 // Restore listens again on the same address: the database is back.
 func (p *CutProxy) Restore() { p.listen(p.Addr()) }
+
+// OpenBehindProxy opens a fresh, migrated PostgreSQL store (see PostgresDSN, which skips
+// without TEST_DATABASE_URL) whose connections go through a CutProxy, for outage tests.
+func OpenBehindProxy(t testing.TB) (*store.Store, *CutProxy) {
+	t.Helper()
+	dsn := PostgresDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("parse %q: %v", dsn, err)
+	}
+	proxy := NewCutProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	return openMigrated(t, models.DriverPostgres, u.String()), proxy
+}
