@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -223,9 +222,18 @@ func (r reply) cookieValue(name string) string {
 }
 
 // do sends a request; body (if not nil) is encoded as JSON, or as a form when it is url.Values;
-// headers come in name, value pairs.
+// headers come in name, value pairs. Any failure to get an answer fails the test.
 func (c *client) do(method, path string, body any, bearer string, headers ...string) reply {
 	c.t.Helper()
+	r, err := c.try(method, path, body, bearer, headers...)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return r
+}
+
+// try is do returning its failure instead, for goroutines other than the test's.
+func (c *client) try(method, path string, body any, bearer string, headers ...string) (reply, error) {
 	var rd io.Reader
 	contentType := "application/json"
 	if form, ok := body.(url.Values); ok {
@@ -233,13 +241,13 @@ func (c *client) do(method, path string, body any, bearer string, headers ...str
 	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			c.t.Fatalf("encode body of %s %s: %v", method, path, err)
+			return reply{}, fmt.Errorf("encode body of %s %s: %w", method, path, err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(method, c.base+path, rd)
 	if err != nil {
-		c.t.Fatalf("new request %s %s: %v", method, path, err)
+		return reply{}, fmt.Errorf("new request %s %s: %w", method, path, err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", contentType)
@@ -252,20 +260,20 @@ func (c *client) do(method, path string, body any, bearer string, headers ...str
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		return reply{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		c.t.Fatalf("read body of %s %s: %v", method, path, err)
+		return reply{}, fmt.Errorf("read body of %s %s: %w", method, path, err)
 	}
 	r := reply{what: method + " " + path, status: resp.StatusCode, header: resp.Header, raw: string(raw)}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(raw, &r.body); err != nil {
-			c.t.Fatalf("%s %s: body %q is not a JSON object: %v", method, path, raw, err)
+			return reply{}, fmt.Errorf("%s %s: body %q is not a JSON object: %w", method, path, raw, err)
 		}
 	}
-	return r
+	return r, nil
 }
 
 // expect fails the test unless r has the status and, when code is not "", the error code.
@@ -456,29 +464,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	email := uniqueEmail("inflight")
 	newClient(t, s.url).register(email)
 
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
-	if err != nil {
-		t.Fatalf("dial %s: %v", s.url, err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(60 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	body := fmt.Sprintf(`{"email":%q,"password":%q}`, email, testPassword)
-	head := fmt.Sprintf("POST /api/auth/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"+
-		"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n", strings.TrimPrefix(s.url, "http://"), len(body))
-	if _, err := io.WriteString(conn, head); err != nil {
-		t.Fatalf("write request head: %v", err)
-	}
-	// The server says 100 Continue only when the handler chain starts reading the body.
-	br := bufio.NewReader(conn)
-	line, err := br.ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
-		t.Fatalf("after the request head, read %q, %v; want HTTP/1.1 100 Continue", line, err)
-	}
-	if blank, err := br.ReadString('\n'); err != nil || blank != "\r\n" {
-		t.Fatalf("after 100 Continue, read %q, %v; want an empty line", blank, err)
-	}
+	held := holdPost(t, s.url, "/api/auth/login", fmt.Sprintf(`{"email":%q,"password":%q}`, email, testPassword))
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- s.stop() }()
@@ -491,17 +477,9 @@ func TestServeGracefulShutdown(t *testing.T) {
 	default:
 	}
 
-	if _, err := io.WriteString(conn, body); err != nil {
-		t.Fatalf("write request body after shutdown began: %v", err)
-	}
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("read login response during shutdown: %v", err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), `"accessToken"`) {
-		t.Fatalf("in-flight POST /api/auth/login during shutdown = %d %s, want 200 with an access token", resp.StatusCode, raw)
+	status, raw, err := held.finish()
+	if err != nil || status != http.StatusOK || !strings.Contains(raw, `"accessToken"`) {
+		t.Fatalf("in-flight POST /api/auth/login during shutdown = %d %s, %v; want 200 with an access token", status, raw, err)
 	}
 	select {
 	case err := <-stopped:
