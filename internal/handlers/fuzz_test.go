@@ -22,7 +22,9 @@ type fuzzEnv struct {
 }
 
 func newFuzzEnv(f *testing.F) *fuzzEnv {
-	e := newEnv(f, func(c *envConfig) { c.GeneralMax, c.AuthMax, c.LoginMaxFailures = math.MaxInt32, math.MaxInt32, math.MaxInt32 })
+	e := newEnv(f, func(c *envConfig) {
+		c.GeneralMax, c.AuthMax, c.LoginMaxFailures = math.MaxInt32, math.MaxInt32, math.MaxInt32
+	})
 	e.makeAdmin("root@example.com")
 	e.register("user@example.com")
 	return &fuzzEnv{testEnv: e, admin: e.login("root@example.com"), user: e.login("user@example.com"), victimID: e.register("victim@example.com")}
