@@ -21,6 +21,14 @@ type fuzzEnv struct {
 	victimID    string
 }
 
+// in returns the server for one fuzz call: failures are reported on t (the *testing.F must not
+// be used inside the fuzz function).
+func (e *fuzzEnv) in(t *testing.T) *testEnv {
+	c := *e.testEnv
+	c.t = t
+	return &c
+}
+
 func newFuzzEnv(f *testing.F) *fuzzEnv {
 	e := newEnv(f, func(c *envConfig) {
 		c.GeneralMax, c.AuthMax, c.LoginMaxFailures = math.MaxInt32, math.MaxInt32, math.MaxInt32
@@ -71,7 +79,7 @@ func FuzzJSONBodies(f *testing.F) {
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
 		r := routes[int(route)%len(routes)]
 		r.body = string(body)
-		checkAnswer(t, r.method+" "+r.path+" "+string(body), e.do(r))
+		checkAnswer(t, r.method+" "+r.path+" "+string(body), e.in(t).do(r))
 	})
 }
 
@@ -108,7 +116,7 @@ func FuzzBearer(f *testing.F) {
 		f.Add(h)
 	}
 	f.Fuzz(func(t *testing.T, header string) {
-		rec := e.do(req{method: "GET", path: "/api/profile", headers: map[string]string{"Authorization": header}})
+		rec := e.in(t).do(req{method: "GET", path: "/api/profile", headers: map[string]string{"Authorization": header}})
 		checkAnswer(t, "GET /api/profile with Authorization "+header, rec)
 		if rec.Code == http.StatusOK {
 			scheme, token, _ := strings.Cut(header, " ")
@@ -132,7 +140,7 @@ func FuzzRefreshCookie(f *testing.F) {
 		f.Add(h)
 	}
 	f.Fuzz(func(t *testing.T, header string) {
-		rec := e.do(req{method: "POST", path: "/api/auth/refresh", headers: map[string]string{"Cookie": header}})
+		rec := e.in(t).do(req{method: "POST", path: "/api/auth/refresh", headers: map[string]string{"Cookie": header}})
 		checkAnswer(t, "POST /api/auth/refresh with Cookie "+header, rec)
 		if rec.Code != http.StatusOK {
 			return
