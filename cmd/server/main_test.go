@@ -123,24 +123,37 @@ func startServer(t *testing.T, env map[string]string, args ...string) *server {
 			t.Logf("server %s stderr:\n%s\nstdout (tail):\n%s", s.url, s.stderr, tail(s.stdout.String(), 4000))
 		}
 	})
-	hc := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	waitHealthy(t, s.url, func() string {
 		select {
 		case err := <-s.done:
 			s.once.Do(cancel)
-			t.Fatalf("run(%q) returned %v before serving; stderr:\n%s", args, err, s.stderr)
+			return fmt.Sprintf("run(%q) returned %v before serving; stderr:\n%s", args, err, s.stderr)
 		default:
+			return ""
 		}
-		resp, err := hc.Get(s.url + "/healthz")
+	})
+	return s
+}
+
+// waitHealthy polls base's /healthz until it answers 200, failing t after 60s or as soon as
+// exited reports why the server is gone (it returns "" while the server runs).
+func waitHealthy(t *testing.T, base string, exited func() string) {
+	t.Helper()
+	hc := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if why := exited(); why != "" {
+			t.Fatal(why)
+		}
+		resp, err := hc.Get(base + "/healthz")
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("GET %s/healthz did not answer 200 within 60s (last error %v)", s.url, err)
+			t.Fatalf("GET %s/healthz did not answer 200 within 60s (last error %v)", base, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

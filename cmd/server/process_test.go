@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -90,26 +91,15 @@ func startProcess(t *testing.T, env map[string]string) *process {
 			t.Logf("server process %s output (tail):\n%s", p.url, tail(p.stdout.String(), 4000))
 		}
 	})
-	hc := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	waitHealthy(t, p.url, func() string {
 		select {
 		case <-p.done:
-			t.Fatalf("server process exited (%v) before serving:\n%s", p.state, tail(p.stdout.String(), 4000))
+			return fmt.Sprintf("server process exited (%v) before serving:\n%s", p.state, tail(p.stdout.String(), 4000))
 		default:
+			return ""
 		}
-		resp, err := hc.Get(p.url + "/healthz")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server process: GET /healthz did not answer 200 within 60s (last error %v)", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	})
+	return p
 }
 
 // signal sends sig to the process, unless it has exited.
