@@ -11,6 +11,7 @@
 //	tb.waitSignedIn(e)                      // or tb.waitFor("what", `JS expression`)
 //	got := tb.text(`[data-test="me-email"]`) // visible text; eval[T](tb, `JS`) for any value
 //	s.clock.Advance(s.accessTTL + 1)        // the server's clock: expire tokens without sleeping
+//	s.stop()                                // the server goes away (calls get no answer)
 //
 // startServer builds the server as `server serve` does (internal/app, SQLite, the SPA on) on
 // 127.0.0.1 at a random port with CLIENT_URL set to its own origin; s.watch sees the server's

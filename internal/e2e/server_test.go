@@ -28,6 +28,7 @@ type server struct {
 	clock     *clocktest.Clock // the clock of tokens and sessions; Advance it to expire tokens
 	watch     *watch           // what the server answered to foreign origins; held refreshes
 	accessTTL time.Duration
+	stop      func() // closes the listener and every idle connection: the server is gone
 }
 
 // baseEnv is the environment every test server starts from: test secrets, cookies over plain
@@ -84,7 +85,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 			t.Logf("server log:\n%s", logs)
 		}
 	})
-	return &server{url: url, clock: clock, watch: w, accessTTL: cfg.AccessTTL}
+	return &server{url: url, clock: clock, watch: w, accessTTL: cfg.AccessTTL, stop: hs.Close}
 }
 
 // uniqueEmail returns an email no other test uses.

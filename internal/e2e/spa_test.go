@@ -238,6 +238,17 @@ func TestErrorsShown(t *testing.T) {
 	tb.waitSignedOut()
 	tb.submit("register", map[string]string{"email": email, "password": testPassword})
 	tb.waitFor("the error banner shows EMAIL_TAKEN", `document.querySelector('[data-test="error-code"]')?.textContent === "EMAIL_TAKEN"`)
+
+	// With the server gone, calls fail without an answer; that is shown, and signs nobody out.
+	tb.submit("login", map[string]string{"email": email, "password": testPassword})
+	tb.waitSignedIn(email)
+	s.stop()
+	tb.click(`[data-test="reload"]`)
+	tb.waitFor("the error banner shows NETWORK_ERROR", `document.querySelector('[data-test="error-code"]')?.textContent === "NETWORK_ERROR"`)
+	if banner := tb.bannerText(); !strings.HasSuffix(banner, "(no answer)") {
+		t.Errorf("with the server gone the error banner reads %q, want it to end in (no answer)", banner)
+	}
+	tb.waitSignedIn(email)
 }
 
 func TestChangePasswordAndLogoutEverywhere(t *testing.T) {
