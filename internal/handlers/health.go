@@ -39,3 +39,10 @@ func handleMetrics(m *metrics.Metrics) gin.HandlerFunc {
 	h := promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 	return gin.WrapH(h)
 }
+
+// handleOpenAPI serves GET /openapi.json: the OpenAPI document of this API.
+func handleOpenAPI(doc []byte) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Data(http.StatusOK, "application/json", doc)
+	}
+}

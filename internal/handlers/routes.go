@@ -18,6 +18,7 @@ func addRoutes(r *gin.Engine, d Deps, pages spaFiles) {
 	r.GET("/readyz", handleReadyz(d.Ready))
 	r.GET("/metrics", handleMetrics(d.Metrics))
 	r.GET("/.well-known/jwks.json", handleJWKS(d.Tokens))
+	r.GET("/openapi.json", handleOpenAPI(d.OpenAPI))
 
 	// For reverse proxies and resource servers: no rate limit, no Origin judged (proxyPaths).
 	r.GET("/forward-auth", middleware.NoStore(), bearer, handleForwardAuth(d.Auth))

@@ -44,6 +44,7 @@ type Deps struct {
 	IntrospectionTokens []string
 	// RequireMFAForAdmin makes admin routes answer 403 MFA_REQUIRED to tokens without "mfa" in amr.
 	RequireMFAForAdmin bool
+	OpenAPI            []byte // the OpenAPI document as JSON, served at GET /openapi.json
 }
 
 // NewServer returns the HTTP handler of the API. It fails on a bad trusted-proxy list or SPA
