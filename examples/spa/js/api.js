@@ -140,6 +140,15 @@ export async function login(email, password) {
   return data;
 }
 
+// verifyMFA completes a login that answered mfaRequired, with its mfaToken and either an app code
+// (field "code") or a recovery code (field "recoveryCode"). On success the session starts.
+export async function verifyMFA(mfaToken, field, value) {
+  const data = await api("/api/auth/mfa/verify", { method: "POST", body: { mfaToken, [field]: value }, auth: false });
+  startSession(data.accessToken);
+  tabs?.postMessage("signed-in");
+  return data;
+}
+
 // logout ends this session on the server (named by the cookie and the bearer token; the server
 // never refuses a stale one) and forgets the access token whatever the answer.
 export async function logout() {

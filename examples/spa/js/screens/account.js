@@ -1,9 +1,10 @@
 // The signed-in home screen: who you are (GET /api/me), the protected example route
-// (GET /api/profile), your sessions (GET /api/auth/sessions), each of which can be ended, and a
-// password change (POST /api/auth/password).
+// (GET /api/profile), your sessions (GET /api/auth/sessions), each of which can be ended, a
+// password change (POST /api/auth/password) and the second factor (mfa.js).
 
 import { api, logout } from "../api.js";
 import { form, h, mount, notice, showError, when } from "../ui.js";
+import { secondFactorCard } from "./mfa.js";
 
 // accountScreen mounts the account view and loads its three parts at once: when the access token
 // has expired, the three calls share one refresh.
@@ -16,7 +17,7 @@ export async function accountScreen() {
     const results = await Promise.allSettled([
       api("/api/me").then(({ user }) => {
         document.getElementById("whoami").textContent = `${user.email} (${user.role})`;
-        fill(me, [["Email", user.email, "me-email"], ["Role", user.role], ["Email verified", user.emailVerified ? "yes" : "no"], ["Member since", when(user.createdAt)]]);
+        fill(me, [["Email", user.email, "me-email"], ["Role", user.role], ["Email verified", user.emailVerified ? "yes" : "no"], ["Second factor", user.mfa ? "on" : "off", "me-mfa"], ["Member since", when(user.createdAt)]]);
       }),
       api("/api/profile").then((p) => fill(profile, [["Message", p.message], ["User id", p.userId, "profile-user-id"]])),
       api("/api/auth/sessions").then(({ sessions: list }) => sessions.replaceChildren(...list.map((s) => sessionRow(s, load)))),
@@ -57,6 +58,7 @@ export async function accountScreen() {
         },
       }),
     ),
+    secondFactorCard(load),
   );
   await load();
 }

@@ -1,16 +1,43 @@
-// The signed-out home screen: sign in, or create an account (and sign in with it).
+// The signed-out home screen: sign in, or create an account (and sign in with it). An account
+// with a second factor is asked for it after its password (POST /api/auth/mfa/verify).
 
-import { login, register } from "../api.js";
-import { form, h, mount, notice } from "../ui.js";
+import { login, register, verifyMFA } from "../api.js";
+import { form, h, mount } from "../ui.js";
 
 const emailField = { name: "email", label: "Email", type: "email", autocomplete: "username" };
 
-// signIn logs in; the session listener in main.js then renders the account screen.
+// signIn logs in; the session listener in main.js then renders the account screen. When the
+// account has a second factor, the second-step screen asks for it first.
 async function signIn(email, password) {
   const answer = await login(email, password);
-  if (answer.mfaRequired) {
-    notice("This account has a second factor, which this example cannot ask for yet.");
-  }
+  if (answer.mfaRequired) secondStepScreen(answer);
+}
+
+// secondStepScreen asks for a code from the authenticator app, or one of the recovery codes.
+// The mfaToken lives five minutes and takes five codes; then the password must be given again.
+function secondStepScreen({ mfaToken, methods }) {
+  mount(
+    h("section", { class: "card" },
+      h("h2", {}, "Second step"),
+      h("p", { class: "muted" }, "Enter the 6-digit code your authenticator app shows."),
+      form({
+        name: "mfa-code",
+        fields: [{ name: "code", label: "Code", autocomplete: "one-time-code" }],
+        submit: "Verify",
+        onSubmit: ({ code }) => verifyMFA(mfaToken, "code", code),
+      }),
+    ),
+    methods.includes("recovery_code") && h("section", { class: "card" },
+      h("h2", {}, "Lost your app?"),
+      form({
+        name: "mfa-recovery",
+        fields: [{ name: "recoveryCode", label: "One of your recovery codes", autocomplete: "off" }],
+        submit: "Use recovery code",
+        onSubmit: ({ recoveryCode }) => verifyMFA(mfaToken, "recoveryCode", recoveryCode),
+      }),
+    ),
+    h("p", {}, h("a", { href: "/", "data-link": true }, "Start again")),
+  );
 }
 
 // signinScreen mounts the sign-in and registration forms.
