@@ -139,7 +139,19 @@ func (e *testEnv) do(r req) *httptest.ResponseRecorder {
 		body = bytes.NewReader(raw)
 	}
 	hr := httptest.NewRequest(r.method, r.path, body)
-	if body != nil {
+	r.setHeaders(hr)
+	if r.remoteAddr != "" {
+		hr.RemoteAddr = r.remoteAddr
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, hr)
+	return rec
+}
+
+// setHeaders puts on hr what r says besides its method, path and body: Content-Type for a
+// body, the bearer token, the cookies and the extra headers.
+func (r req) setHeaders(hr *http.Request) {
+	if r.body != nil {
 		hr.Header.Set("Content-Type", "application/json")
 	}
 	if r.bearer != "" {
@@ -151,12 +163,6 @@ func (e *testEnv) do(r req) *httptest.ResponseRecorder {
 	for k, v := range r.headers {
 		hr.Header.Set(k, v)
 	}
-	if r.remoteAddr != "" {
-		hr.RemoteAddr = r.remoteAddr
-	}
-	rec := httptest.NewRecorder()
-	e.h.ServeHTTP(rec, hr)
-	return rec
 }
 
 // jsonBody decodes a response body into a map.
@@ -197,7 +203,13 @@ const testPassword = "correct horse battery staple"
 // register creates a user through the API and returns its id.
 func (e *testEnv) register(email string) string {
 	e.t.Helper()
-	rec := e.do(req{method: "POST", path: "/api/auth/register", body: map[string]string{"email": email, "password": testPassword}})
+	return e.registerFrom(email, "")
+}
+
+// registerFrom is register sent from the client address addr ("" for the default).
+func (e *testEnv) registerFrom(email, addr string) string {
+	e.t.Helper()
+	rec := e.do(req{method: "POST", path: "/api/auth/register", body: map[string]string{"email": email, "password": testPassword}, remoteAddr: addr})
 	expect(e.t, "register "+email, rec, http.StatusCreated, "")
 	return jsonBody(e.t, rec)["user"].(map[string]any)["id"].(string)
 }
@@ -211,7 +223,13 @@ type session struct {
 // login logs email in with testPassword.
 func (e *testEnv) login(email string) session {
 	e.t.Helper()
-	rec := e.do(req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": email, "password": testPassword}})
+	return e.loginFrom(email, "")
+}
+
+// loginFrom is login sent from the client address addr ("" for the default).
+func (e *testEnv) loginFrom(email, addr string) session {
+	e.t.Helper()
+	rec := e.do(req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": email, "password": testPassword}, remoteAddr: addr})
 	expect(e.t, "login "+email, rec, http.StatusOK, "")
 	c := cookie(rec, "refreshToken")
 	if c == nil {

@@ -395,13 +395,11 @@ func (f *fixture) clientAddr() string {
 	return fmt.Sprintf("198.51.100.%d:4000", f.calls%250+1)
 }
 
-// register creates a user through the API and returns its id.
-func (f *fixture) register(email string) string {
-	rec := f.e.do(req{method: "POST", path: "/api/auth/register", body: map[string]string{"email": email, "password": testPassword},
-		remoteAddr: f.clientAddr()})
-	expect(f.e.t, "register "+email, rec, http.StatusCreated, "")
-	return jsonBody(f.e.t, rec)["user"].(map[string]any)["id"].(string)
-}
+// register creates a user through the API, from a client address of its own, and returns its id.
+func (f *fixture) register(email string) string { return f.e.registerFrom(email, f.clientAddr()) }
+
+// login opens a session of email through the API, from a client address of its own.
+func (f *fixture) login(email string) session { return f.e.loginFrom(email, f.clientAddr()) }
 
 // fresh registers a new user and returns a session of theirs.
 func (f *fixture) fresh() session {
@@ -432,14 +430,6 @@ func (f *fixture) enrolled() (session, mfaUser) {
 	return s, mfaUser{email: email, secret: en.secret}
 }
 
-// login opens a session of email through the API.
-func (f *fixture) login(email string) session {
-	rec := f.e.do(req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": email, "password": testPassword},
-		remoteAddr: f.clientAddr()})
-	expect(f.e.t, "login "+email, rec, http.StatusOK, "")
-	return session{access: jsonBody(f.e.t, rec)["accessToken"].(string), refresh: cookie(rec, "refreshToken")}
-}
-
 // check sends r over HTTP, expects status, and validates the request (unless offContract) and the
 // response against the document's operation op.
 func (s *conformanceServer) check(op string, status int, r req, offContract bool) {
@@ -461,18 +451,7 @@ func (s *conformanceServer) check(op string, status int, r req, offContract bool
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.body != nil {
-			hr.Header.Set("Content-Type", "application/json")
-		}
-		if r.bearer != "" {
-			hr.Header.Set("Authorization", "Bearer "+r.bearer)
-		}
-		for _, c := range r.cookies {
-			hr.AddCookie(c)
-		}
-		for k, v := range r.headers {
-			hr.Header.Set(k, v)
-		}
+		r.setHeaders(hr)
 		return hr
 	}
 	sent := newRequest(r.method)
