@@ -23,6 +23,29 @@ const nginxPath = "/usr/sbin/nginx"
 // nginxTemplate is the repository's own nginx configuration, the one docker-compose.yml uses.
 var nginxTemplate = filepath.Join("..", "..", "deploy", "nginx", "templates", "default.conf.template")
 
+// nginxVars are the ${NAME}s of the template: the auth server, the application, what to listen on.
+var nginxVars = []string{"AUTH_SERVER", "APP_UPSTREAM", "NGINX_LISTEN"}
+
+// TestComposeUsesTheNginxTemplate checks that docker-compose.yml hands the nginx image the same
+// template directory and sets every ${NAME} the tests fill in.
+func TestComposeUsesTheNginxTemplate(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docker-compose.yml"))
+	if err != nil {
+		t.Fatalf("read docker-compose.yml: %v", err)
+	}
+	compose := string(raw)
+	for _, want := range []string{"./deploy/nginx/templates:/etc/nginx/templates", "image: nginx:"} {
+		if !strings.Contains(compose, want) {
+			t.Errorf("docker-compose.yml has no %q", want)
+		}
+	}
+	for _, name := range nginxVars {
+		if !strings.Contains(compose, "\n      "+name+": ") {
+			t.Errorf("docker-compose.yml does not set %s in a service's environment", name)
+		}
+	}
+}
+
 // renderTemplate replaces each ${NAME} of vars in the template at path, as the official nginx
 // image does with the files of /etc/nginx/templates at start, and leaves every other $ alone.
 // It fails when a ${NAME} of vars does not occur in the template.
@@ -57,7 +80,7 @@ func startNginx(t *testing.T, authAddr, appAddr string) string {
 	dir := t.TempDir()
 	port := freePort(t)
 	site := renderTemplate(t, nginxTemplate, map[string]string{
-		"AUTH_SERVER": authAddr, "APP_UPSTREAM": appAddr, "NGINX_LISTEN": "127.0.0.1:" + port,
+		nginxVars[0]: authAddr, nginxVars[1]: appAddr, nginxVars[2]: "127.0.0.1:" + port,
 	})
 	sitePath := filepath.Join(dir, "default.conf")
 	// The rest is what the nginx image's own nginx.conf provides, with every path in dir.
