@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -285,8 +286,26 @@ func TestNginxForwardAuth(t *testing.T) {
 		expect(t, viaNginx.do("GET", "/orders", nil, adminAccess), http.StatusOK, "")
 	})
 
-	t.Run("mfa locations refuse a password-only login", func(t *testing.T) {
+	t.Run("mfa locations refuse a password-only login and admit a second-factor one", func(t *testing.T) {
 		refused(t, "/secure/keys", access, http.StatusForbidden, "MFA_REQUIRED")
+		second := uniqueEmail("nginx-mfa")
+		direct.register(second)
+		enrolling, _ := direct.login(second)
+		r := direct.do("POST", "/api/auth/mfa/totp", map[string]string{"password": testPassword}, enrolling)
+		expect(t, r, http.StatusOK, "")
+		r = direct.do("POST", "/api/auth/mfa/totp/confirm", map[string]string{"code": totpNow(t, r.str("secret"), 0)}, enrolling)
+		expect(t, r, http.StatusOK, "")
+		codes, _ := r.body["recoveryCodes"].([]any)
+		if len(codes) == 0 {
+			t.Fatalf("confirm = %s, want recovery codes", r.raw)
+		}
+		r = direct.secondStep(second, "recoveryCode", codes[0].(string))
+		expect(t, r, http.StatusOK, "")
+		r = viaNginx.do("GET", "/secure/keys", nil, r.str("accessToken"), "X-Auth-Amr", "forged")
+		expect(t, r, http.StatusOK, "")
+		if got := seen(r, "X-Auth-Amr"); len(got) != 1 || !slices.Contains(strings.Split(got[0], ","), "mfa") {
+			t.Errorf("upstream saw X-Auth-Amr = %q, want the token's amr, with mfa", got)
+		}
 	})
 
 	t.Run("the auth server gone is a JSON 503", func(t *testing.T) {
