@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -57,15 +56,6 @@ func loadConfig(real func(string) string, mode configMode, warn io.Writer) (conf
 	return cfg, nil
 }
 
-// sparePProc keeps one Go scheduler slot (P) more than bcrypt can hold: bcrypt hashes run on
-// low-priority threads, but a goroutine needs a P before the kernel can favour its thread.
-// Without the spare P, a login flood holding every P delays requests by a preemption tick (10ms).
-func sparePProc(hashes int) {
-	if hashes >= runtime.GOMAXPROCS(0) {
-		runtime.GOMAXPROCS(hashes + 1)
-	}
-}
-
 // serve applies migrations and serves the API until ctx ends, then shuts down gracefully:
 // in-flight requests finish, queued audit events are written, connections close last.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -83,7 +73,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
-	sparePProc(cfg.BcryptConcurrency)
 	a, err := app.New(ctx, cfg, log, app.Overrides{})
 	if err != nil {
 		return err

@@ -122,7 +122,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Overrides) 
 	if o.BcryptCost != 0 {
 		cost = o.BcryptCost
 	}
-	hasher, err := auth.NewHasher(cost, cfg.BcryptConcurrency, hashWait)
+	hashes := auth.SchedulerSlots // follows GOMAXPROCS, which Go derives from the CPU quota
+	if cfg.BcryptConcurrency > 0 {
+		hashes = auth.FixedSlots(cfg.BcryptConcurrency)
+	}
+	hasher, err := auth.NewHasher(cost, hashes, hashWait)
 	if err != nil {
 		return nil, err
 	}

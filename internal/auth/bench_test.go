@@ -72,7 +72,7 @@ func BenchmarkHash(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("LOAD_BCRYPT_COST")); err == nil {
 		cost = v
 	}
-	h, err := auth.NewHasher(cost, 1, time.Minute)
+	h, err := auth.NewHasher(cost, auth.FixedSlots(1), time.Minute)
 	if err != nil {
 		b.Fatalf("NewHasher(%d): %v", cost, err)
 	}

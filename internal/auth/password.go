@@ -14,13 +14,13 @@ import (
 // maxPasswordBytes is bcrypt's input limit: it silently ignores anything past it.
 const maxPasswordBytes = 72
 
-// Hasher runs bcrypt with at most a fixed number of hashes at once, so a login flood
+// Hasher runs bcrypt with at most a given number of hashes at once, so a login flood
 // queues here instead of starving token verification of CPU. Each hash also runs on an OS
 // thread of its own at a lowered scheduling priority (Linux), so that while hashes keep the
-// cores busy, the kernel still runs request handling first (see cmd/server for the spare P).
+// cores busy, the kernel still runs request handling first.
 type Hasher struct {
 	cost  int
-	slots chan struct{}
+	slots *slots
 	wait  time.Duration
 	dummy func() []byte // a hash at the same cost, compared against for unknown emails; made on first use
 	// observeWait, when set, is told how long each caller waited for a slot (ending in a slot,
@@ -32,9 +32,10 @@ type Hasher struct {
 // the Hasher is used.
 func (h *Hasher) ObserveWait(observe func(time.Duration)) { h.observeWait = observe }
 
-// NewHasher returns a Hasher using cost, running at most concurrency hashes at once and
-// queueing a caller for at most wait before ErrBusy. It fails for a cost bcrypt does not accept.
-func NewHasher(cost, concurrency int, wait time.Duration) (*Hasher, error) {
+// NewHasher returns a Hasher using cost, running at most concurrency() hashes at once (read at
+// every hash: SchedulerSlots or FixedSlots) and queueing a caller, first come first served, for
+// at most wait before ErrBusy. It fails for a cost bcrypt does not accept.
+func NewHasher(cost int, concurrency func() int, wait time.Duration) (*Hasher, error) {
 	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
 		return nil, fmt.Errorf("bcrypt cost %d is outside %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
@@ -43,7 +44,7 @@ func NewHasher(cost, concurrency int, wait time.Duration) (*Hasher, error) {
 		return h
 	})
 	go dummy() // ready before the first unknown email, without holding up start-up
-	return &Hasher{cost: cost, slots: make(chan struct{}, max(concurrency, 1)), wait: wait, dummy: dummy}, nil
+	return &Hasher{cost: cost, slots: &slots{limit: concurrency}, wait: wait, dummy: dummy}, nil
 }
 
 // acquire takes a slot, or returns ErrBusy after the wait or the context's error.
@@ -52,16 +53,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		start := time.Now()
 		defer func() { h.observeWait(time.Since(start)) }()
 	}
-	t := time.NewTimer(h.wait)
-	defer t.Stop()
-	select {
-	case h.slots <- struct{}{}:
-		return nil
-	case <-t.C:
-		return ErrBusy
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return h.slots.acquire(ctx, h.wait)
 }
 
 // background runs f to completion on a fresh OS thread at a lowered priority. The thread is
@@ -85,7 +77,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
-	defer func() { <-h.slots }()
+	defer h.slots.release()
 	var (
 		b   []byte
 		err error
@@ -107,7 +99,7 @@ func (h *Hasher) Verify(ctx context.Context, hash, password string) (bool, error
 	if err := h.acquire(ctx); err != nil {
 		return false, err
 	}
-	defer func() { <-h.slots }()
+	defer h.slots.release()
 	target := []byte(hash)
 	if hash == "" {
 		target = h.dummy()

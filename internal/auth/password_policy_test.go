@@ -120,7 +120,7 @@ func TestPolicyRefusesTheCommonList(t *testing.T) {
 
 func TestHasherNormalises(t *testing.T) {
 	ctx := context.Background()
-	h, err := NewHasher(bcrypt.MinCost, 2, time.Minute)
+	h, err := NewHasher(bcrypt.MinCost, FixedSlots(2), time.Minute)
 	if err != nil {
 		t.Fatalf("NewHasher error: %v", err)
 	}

@@ -21,7 +21,7 @@ const (
 
 func newHasher(tb testing.TB, concurrency int, wait time.Duration) *auth.Hasher {
 	tb.Helper()
-	h, err := auth.NewHasher(bcrypt.MinCost, concurrency, wait)
+	h, err := auth.NewHasher(bcrypt.MinCost, auth.FixedSlots(concurrency), wait)
 	if err != nil {
 		tb.Fatalf("NewHasher error: %v", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/url"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -52,7 +51,7 @@ type Config struct {
 	TrustedProxies []string // TRUSTED_PROXIES as CIDRs (a bare IP becomes /32 or /128)
 
 	BcryptCost        int  // BCRYPT_COST
-	BcryptConcurrency int  // BCRYPT_CONCURRENCY: how many bcrypt hashes may run at once
+	BcryptConcurrency int  // BCRYPT_CONCURRENCY: how many bcrypt hashes may run at once; 0 (unset): GOMAXPROCS, followed
 	AllowRegistration bool // ALLOW_REGISTRATION
 
 	RequireMFAForAdmin bool // REQUIRE_MFA_FOR_ADMIN: admin routes want "mfa" in the token's amr
@@ -84,7 +83,7 @@ const (
 	minSecretLength = 32
 	// minDistinctSecretChars is the fewest different characters a secret may have.
 	minDistinctSecretChars = 8
-	// maxBcryptConcurrency bounds BCRYPT_CONCURRENCY and its default.
+	// maxBcryptConcurrency bounds BCRYPT_CONCURRENCY.
 	maxBcryptConcurrency = 256
 	// generateHint tells how to make a good secret.
 	generateHint = "generate one with: openssl rand -hex 32"
@@ -136,7 +135,7 @@ func load(getenv func(string) string, withTokens bool) (Config, error) {
 		TrustedProxies: l.proxies(),
 
 		BcryptCost:        l.number("BCRYPT_COST", 12, 10, 14),
-		BcryptConcurrency: l.number("BCRYPT_CONCURRENCY", min(runtime.NumCPU(), maxBcryptConcurrency), 1, maxBcryptConcurrency),
+		BcryptConcurrency: l.number("BCRYPT_CONCURRENCY", 0, 1, maxBcryptConcurrency),
 		AllowRegistration: l.boolean("ALLOW_REGISTRATION", true),
 
 		RequireMFAForAdmin: l.boolean("REQUIRE_MFA_FOR_ADMIN", false),

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +54,6 @@ func defaults() config.Config {
 		DatabaseDSN:            "data/auth.db",
 		CookieSecure:           true,
 		BcryptCost:             12,
-		BcryptConcurrency:      min(runtime.NumCPU(), 256),
 		AllowRegistration:      true,
 		RateLimitWindow:        15 * time.Minute,
 		RateLimitMax:           100,

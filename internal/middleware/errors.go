@@ -126,7 +126,7 @@ func Errors(log *slog.Logger) gin.HandlerFunc {
 }
 
 // describe finds err's row and builds the body; validation errors add their details, and a
-// locked account sets Retry-After.
+// locked account and a full bcrypt queue (a login flood is shed: try again in a second) set Retry-After.
 func describe(c *gin.Context, err error) (errorBody, int) {
 	for _, row := range errorTable {
 		if !errors.Is(err, row.err) {
@@ -142,6 +142,9 @@ func describe(c *gin.Context, err error) (errorBody, int) {
 		}
 		if errors.As(err, &locked) {
 			c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(locked.RetryAfter.Seconds())))))
+		}
+		if errors.Is(err, auth.ErrBusy) {
+			c.Header("Retry-After", "1")
 		}
 		return body, row.status
 	}

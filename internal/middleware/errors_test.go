@@ -55,6 +55,7 @@ func TestErrorsAnswersFromTheTable(t *testing.T) {
 		{"wrapped sentinel", fmt.Errorf("read body: %w", middleware.ErrPayloadTooLarge), http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "", false},
 		{"validation details", &auth.ValidationError{Fields: map[string]string{"email": "is required"}}, http.StatusBadRequest, "VALIDATION_ERROR", "", false},
 		{"locked account", &auth.LockedError{RetryAfter: 1500 * time.Millisecond}, http.StatusTooManyRequests, "RATE_LIMITED", "Retry-After", false},
+		{"bcrypt capacity exhausted", auth.ErrBusy, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "Retry-After", true},
 		{"401 challenge", middleware.ErrNoToken, http.StatusUnauthorized, "NO_TOKEN", "WWW-Authenticate", false},
 		{"503 with its cause", fmt.Errorf("find user: %w", errors.Join(models.ErrUnavailable, errors.New("dial tcp: connection refused"))), http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "", true},
 		{"unknown error", errors.New("disk on fire"), http.StatusInternalServerError, "INTERNAL_ERROR", "", true},

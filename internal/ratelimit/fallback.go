@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ulule/limiter/v3"
@@ -14,16 +15,17 @@ const storeRetryInterval = time.Second
 
 // fallbackStore is a limiter.Store that keeps counters in Redis and, while Redis fails, in
 // memory with the same rates. It logs one warning per outage and tries Redis again at most
-// once per storeRetryInterval.
+// once per storeRetryInterval. While Redis answers, a request takes no lock here.
 type fallbackStore struct {
 	memory  limiter.Store
 	connect func() (limiter.Store, error) // builds the Redis store; nil when there is no Redis
 	log     *slog.Logger
 	now     func() time.Time
 
-	mu      sync.Mutex
-	remote  limiter.Store // nil until connect succeeds: building it loads scripts into Redis
-	down    bool
+	remote atomic.Pointer[limiter.Store] // nil until connect succeeds: building it loads scripts into Redis
+	down   atomic.Bool
+
+	mu      sync.Mutex // orders outage changes and guards retryAt
 	retryAt time.Time
 }
 
@@ -36,7 +38,7 @@ func newFallbackStore(memory limiter.Store, connect func() (limiter.Store, error
 	if remote, err := connect(); err != nil {
 		s.markDown(context.Background(), err)
 	} else {
-		s.remote = remote
+		s.remote.Store(&remote)
 	}
 	return s
 }
@@ -80,9 +82,12 @@ func (s *fallbackStore) run(ctx context.Context, op func(limiter.Store) (limiter
 // due reports whether this call should use Redis. During an outage it lets one call through
 // per storeRetryInterval.
 func (s *fallbackStore) due() bool {
+	if !s.down.Load() {
+		return true
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.down {
+	if !s.down.Load() {
 		return true
 	}
 	now := s.now()
@@ -95,29 +100,22 @@ func (s *fallbackStore) due() bool {
 
 // tryRemote applies op to the Redis store, building that store first if Redis was down at start.
 func (s *fallbackStore) tryRemote(op func(limiter.Store) (limiter.Context, error)) (limiter.Context, error) {
-	s.mu.Lock()
-	remote := s.remote
-	s.mu.Unlock()
+	remote := s.remote.Load()
 	if remote == nil {
 		built, err := s.connect()
 		if err != nil {
 			return limiter.Context{}, err
 		}
-		s.mu.Lock()
-		if s.remote == nil {
-			s.remote = built
-		}
-		remote = s.remote
-		s.mu.Unlock()
+		s.remote.CompareAndSwap(nil, &built)
+		remote = s.remote.Load()
 	}
-	return op(remote)
+	return op(*remote)
 }
 
 // markDown records a Redis failure and warns once per outage.
 func (s *fallbackStore) markDown(ctx context.Context, err error) {
 	s.mu.Lock()
-	first := !s.down
-	s.down = true
+	first := !s.down.Swap(true)
 	s.retryAt = s.now().Add(storeRetryInterval)
 	s.mu.Unlock()
 	if first {
@@ -127,9 +125,11 @@ func (s *fallbackStore) markDown(ctx context.Context, err error) {
 
 // markUp records that Redis answered, ending an outage.
 func (s *fallbackStore) markUp(ctx context.Context) {
+	if !s.down.Load() {
+		return
+	}
 	s.mu.Lock()
-	recovered := s.down
-	s.down = false
+	recovered := s.down.Swap(false)
 	s.mu.Unlock()
 	if recovered {
 		s.log.InfoContext(ctx, "rate limit store available again")

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ulule/limiter/v3"
-	memorystore "github.com/ulule/limiter/v3/drivers/store/memory"
 )
 
 // flakyStore stands in for the Redis store: Get fails while down, and answers with
@@ -42,7 +41,7 @@ func TestFallbackStoreOutages(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	s := newFallbackStore(memorystore.NewStore(), connect, log, func() time.Time { return now })
+	s := newFallbackStore(newMemoryStore(time.Now), connect, log, func() time.Time { return now })
 	rate := limiter.Rate{Period: time.Minute, Limit: 100}
 	ctx := context.Background()
 
@@ -97,7 +96,7 @@ func TestFallbackStoreIgnoresCanceledRequests(t *testing.T) {
 	remote := &flakyStore{}
 	var logs bytes.Buffer
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := newFallbackStore(memorystore.NewStore(), func() (limiter.Store, error) { return remote, nil },
+	s := newFallbackStore(newMemoryStore(time.Now), func() (limiter.Store, error) { return remote, nil },
 		slog.New(slog.NewJSONHandler(&logs, nil)), func() time.Time { return now })
 	rate := limiter.Rate{Period: time.Minute, Limit: 100}
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/ulule/limiter/v3"
-	memorystore "github.com/ulule/limiter/v3/drivers/store/memory"
 	redisstore "github.com/ulule/limiter/v3/drivers/store/redis"
 )
 
@@ -73,14 +72,13 @@ func New(o Options) (*Limits, error) {
 	if prefix == "" {
 		prefix = "ratelimit"
 	}
-	memory := memorystore.NewStoreWithOptions(limiter.StoreOptions{Prefix: prefix, CleanUpInterval: limiter.DefaultCleanUpInterval})
 	var connect func() (limiter.Store, error)
 	if o.Redis != nil {
 		connect = func() (limiter.Store, error) {
 			return redisstore.NewStoreWithOptions(o.Redis, limiter.StoreOptions{Prefix: prefix})
 		}
 	}
-	store := newFallbackStore(memory, connect, o.Log, time.Now)
+	store := newFallbackStore(newMemoryStore(time.Now), connect, o.Log, time.Now)
 	return &Limits{
 		store: store,
 		rates: map[Scope]limiter.Rate{
