@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Load run: builds the server, serves it under each algorithm, and measures with wrk, in one run:
-#   - /api/profile (bearer token) and /forward-auth (the same check, for reverse proxies) against
-#     /healthz, as ratios, for HS256 RS256 PS256 ES256 EdDSA;
-#   - protected-route p99 latency alone and during a login flood;
-#   - login rate against the bcrypt bound (CPUs / time of one hash);
-#   - refresh rate (rotation chains) against pgbench's own transaction rate on the same PostgreSQL.
-# Needs wrk (apt-get install wrk); pgbench and LOAD_DATABASE_URL (a throwaway database: pgbench
-# creates and drops its tables there) for the PostgreSQL part.
-# Usage: scripts/load.sh            (DURATION=10s CONNECTIONS=32 by default)
+# Load run: builds the stripped static server (scripts/build-tags) and prints ONE table, every row
+# measured in this run, most of them as a ratio to a baseline taken right beside it:
+#   - GET /api/profile and GET /forward-auth against GET /healthz (wrk, interleaved: healthz before
+#     and after), for HS256 RS256 PS256 ES256 EdDSA, with the server's own CPU time per request;
+#   - logins against the bcrypt bound (CPUs / time of one compare at the configured cost, timed
+#     just before) at 8 and 50 connections, counting 5xx and shed answers (429/503);
+#   - /api/profile p99 (4 connections) during a 50-connection login flood against alone;
+#   - refresh rotations on PostgreSQL against pgbench -N at the same connections (LOAD_DATABASE_URL),
+#     and on SQLite against 2,000/s;
+#   - peak resident memory, start-up to listening on SQLite, binary size.
+# Needs: wrk (apt-get install wrk), curl, and for the PostgreSQL rows pgbench (apt-get install
+# postgresql-contrib, or /usr/lib/postgresql/*/bin/pgbench) and LOAD_DATABASE_URL, a throwaway
+# database: pgbench creates and drops its tables there and the server migrates it.
+# Usage: scripts/load.sh      DURATION=8s CONNECTIONS=50 REFRESH_CONNECTIONS=16 LOAD_BCRYPT_COST=12
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration=${DURATION:-10s}
-conns=${CONNECTIONS:-32}
-threads=2
-cost=${LOAD_BCRYPT_COST:-10}
+duration=${DURATION:-8s}
+conns=${CONNECTIONS:-50}
+rconns=${REFRESH_CONNECTIONS:-16}
+cost=${LOAD_BCRYPT_COST:-12}
+for tool in wrk curl; do command -v $tool >/dev/null || { echo "load.sh needs $tool (apt-get install $tool)" >&2; exit 1; }; done
+pgbench=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -n 1 || true)
 work=$(mktemp -d)
 pid=
 cleanup() {
@@ -23,26 +30,46 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/server" ./cmd/server
+CGO_ENABLED=0 go build -tags "$(cat scripts/build-tags)" -trimpath -ldflags="-s -w" -o "$work/server" ./cmd/server
 secret() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
-export JWT_ACCESS_SECRET=$(secret) JWT_REFRESH_SECRET=$(secret)
+export JWT_ACCESS_SECRET=$(secret) JWT_REFRESH_SECRET=$(secret) HOST=127.0.0.1
 export RATE_LIMIT_MAX=1000000000 AUTH_RATE_LIMIT_MAX=1000000000 LOGIN_MAX_FAILURES=1000000
 export BCRYPT_COST=$cost COOKIE_SECURE=false PORT=${LOAD_PORT:-3999}
 export LOAD_EMAIL=load@example.com LOAD_PASSWORD='load test pass phrase'
 base=http://127.0.0.1:$PORT
+rows=()
+row() { rows+=("$(printf '| %s | %s | %s | %s |' "$1" "$2" "$3" "$4")"); } # what, measured, ratio, target
+hwm=0
 
-start() { # start ALG DATABASE_URL
+start() { # start ALG DATABASE_URL: serve, wait until it listens, note the start-up time in $startup_ms
   stop
   local key=
   if [ "$1" != HS256 ]; then
     key=$("$work/server" keys generate --alg "$1" --out "$work/keys-$1" | awk '/private key/ {print $3}')
   fi
-  JWT_ALGORITHM=$1 JWT_PRIVATE_KEY_FILE=$key DATABASE_URL=$2 "$work/server" >/dev/null 2>"$work/server.err" &
+  local t0
+  t0=$(date +%s%N)
+  JWT_ALGORITHM=$1 JWT_PRIVATE_KEY_FILE=$key DATABASE_URL=$2 "$work/server" >"$work/server.out" 2>"$work/server.err" &
   pid=$!
-  for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
+  for _ in $(seq 500); do
+    if grep -q '"msg":"listening"' "$work/server.out" 2>/dev/null; then
+      startup_ms=$(sed -n 's/.*"time":"\([^"]*\)".*"msg":"listening".*/\1/p' "$work/server.out" | head -n 1 |
+        xargs -I{} date -d {} +%s%N | awk -v t0="$t0" '{printf "%.0f", ($1 - t0) / 1e6}')
+      return
+    fi
+    sleep 0.02
+  done
   cat "$work/server.err" >&2; exit 1
 }
-stop() { if [ -n "$pid" ]; then kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; fi; }
+stop() {
+  if [ -n "$pid" ]; then
+    local peak
+    peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    [ "${peak:-0}" -gt "$hwm" ] && hwm=$peak
+    kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+  fi
+}
+cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # the server's user+system CPU, in clock ticks
 
 login() { # prints the login answer's body; the user is created once per database
   curl -s "$base/api/auth/register" -H 'Content-Type: application/json' \
@@ -51,50 +78,96 @@ login() { # prints the login answer's body; the user is created once per databas
     -d "{\"email\":\"$LOAD_EMAIL\",\"password\":\"$LOAD_PASSWORD\"}"
 }
 field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
-rps() { awk '/Requests\/sec/ {print $2}'; }
-p99() { awk '$1 == "99%" {print $2}'; }
-bench() { wrk -t$threads -c"$conns" -d"$duration" --latency "$@"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
+ms() { # a wrk latency (e.g. 1.23ms, 850.00us, 1.02s) in milliseconds
+  awk -v v="$1" 'BEGIN {n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[0-9]s$/ && v !~ /ms$/) n *= 1000; printf "%.2f", n}'
+}
+p99() { ms "$(awk '$1 == "99%" {print $2}' "$1")"; }
+bench() { # bench OUT wrk-args...: wrk with $conns connections; prints µs of server CPU per request
+  local out=$1 c0
+  shift
+  c0=$(cpu)
+  wrk -t2 -c"$conns" -d"$duration" --latency "$@" >"$out"
+  awk -v c0="$c0" -v c1="$(cpu)" -v hz="$(getconf CLK_TCK)" '/requests in/ {printf "%.1f", (c1 - c0) / hz * 1e6 / $1}' "$out"
+}
 
-echo "== protected route and forward-auth vs /healthz (wrk -t$threads -c$conns -d$duration, SQLite)"
-printf '%-6s %12s %14s %6s %16s %6s\n' alg healthz/s profile/s ratio forward-auth/s ratio
 for alg in HS256 RS256 PS256 ES256 EdDSA; do
   start "$alg" "sqlite:$work/$alg.db"
+  [ "$alg" = HS256 ] && first_startup=$startup_ms
   token=$(login | field accessToken)
-  h=$(bench "$base/healthz" | rps)
-  p=$(bench -H "Authorization: Bearer $token" "$base/api/profile" | rps)
-  f=$(bench -H "Authorization: Bearer $token" "$base/forward-auth" | rps)
-  printf '%-6s %12s %14s %6s %16s %6s\n' "$alg" "$h" "$p" "$(ratio "$p" "$h")" "$f" "$(ratio "$f" "$h")"
+  auth=(-H "Authorization: Bearer $token")
+  hc1=$(bench "$work/h1" "$base/healthz")
+  pc=$(bench "$work/p" "${auth[@]}" "$base/api/profile")
+  fc=$(bench "$work/f" "${auth[@]}" "$base/forward-auth")
+  hc2=$(bench "$work/h2" "$base/healthz")
+  h=$(awk -v a="$(rps "$work/h1")" -v b="$(rps "$work/h2")" 'BEGIN {printf "%.0f", (a + b) / 2}')
+  hc=$(awk -v a="$hc1" -v b="$hc2" 'BEGIN {printf "%.1f", (a + b) / 2}')
+  for r in "profile p" "forward-auth f"; do
+    set -- $r
+    errors=$(awk '/Non-2xx/ {print $NF}' "$work/$2")
+    c=${pc}; [ "$2" = f ] && c=$fc
+    row "/$1 vs /healthz, $alg (req/s; server CPU µs/req)" \
+      "$(rps "$work/$2") vs $h; $c vs $hc${errors:+; $errors non-2xx}" "$(ratio "$(rps "$work/$2")" "$h")" "≥ 0.90"
+  done
 done
 
-echo "== logins against the bcrypt bound, and protected-route p99 (4 connections) alone and during a login flood (EdDSA, bcrypt cost $cost)"
-probe() { wrk -t1 -c4 -d"$duration" --latency -H "Authorization: Bearer $token" "$base/api/profile"; }
-alone=$(probe | p99)
-logins=$(bench -s scripts/wrk/login.lua "$base/api/auth/login" | rps)
-bench -s scripts/wrk/login.lua "$base/api/auth/login" >/dev/null &
+# EdDSA server still running: logins, then the flood.
+one=$(LOAD_BCRYPT_COST=$cost go test -run '^$' -bench 'BenchmarkCompare$' -benchtime 8x ./internal/auth | awk '/^BenchmarkCompare/ {print $3}')
+cpus=$(nproc)
+bound=$(awk -v ns="$one" -v cpus="$cpus" 'BEGIN {printf "%.2f", cpus * 1e9 / ns}')
+for c in 8 50; do
+  wrk -t2 -c"$c" -d"$duration" -s scripts/wrk/login.lua "$base/api/auth/login" >"$work/login$c"
+  ok=$(awk '/^statuses/ {for (i = 2; i <= NF; i++) {split($i, kv, "="); if (kv[1] == 200) n += kv[2]}} END {print n + 0}' "$work/login$c")
+  secs=$(awk '/requests in/ {sub(/,$/, "", $5); v = $5 + 0; if ($5 ~ /ms$/) v /= 1000; else if ($5 ~ /m$/) v *= 60; print v}' "$work/login$c")
+  rate=$(awk -v n="$ok" -v s="$secs" 'BEGIN {printf "%.2f", n / s}')
+  row "logins/s at $c connections vs bcrypt bound ($cpus CPUs / $(awk -v ns="$one" 'BEGIN {printf "%.0f", ns / 1e6}') ms, cost $cost)" \
+    "$rate vs $bound; answers $(grep '^statuses' "$work/login$c" | cut -d' ' -f2-)" "$(ratio "$rate" "$bound")" \
+    "$([ "$c" = 8 ] && echo "≥ 0.95, no 5xx" || echo "≥ 0.95, shed 503 + Retry-After")"
+done
+probe() { wrk -t1 -c4 -d"$duration" --latency "${auth[@]}" "$base/api/profile" >"$1"; }
+probe "$work/alone"
+wrk -t2 -c50 -d"$((${duration%s} + 2))s" -s scripts/wrk/login.lua "$base/api/auth/login" >/dev/null & # outlasts the probe
 flood=$!
-sleep 1
-during=$(probe | p99)
+sleep 0.5
+probe "$work/during"
 wait $flood
-one=$(LOAD_BCRYPT_COST=$cost go test -run '^$' -bench 'BenchmarkHash$' -benchtime 20x ./internal/auth | awk '/^BenchmarkHash/ {print $3}')
-bound=$(awk -v ns="$one" -v cpus="$(nproc)" 'BEGIN {printf "%.1f", cpus * 1e9 / ns}')
-echo "logins/s: $logins   bcrypt bound (CPUs / one hash of $one ns): $bound/s   ratio $(ratio "$logins" "$bound")"
-echo "profile p99 alone: $alone   during the login flood: $during"
+row "/api/profile p99 at 4 connections: during a 50-connection login flood vs alone" \
+  "$(p99 "$work/during") ms vs $(p99 "$work/alone") ms" "$(ratio "$(p99 "$work/during")" "$(p99 "$work/alone")")" "≤ 3"
+stop
 
-if [ -n "${LOAD_DATABASE_URL:-}" ]; then
-  echo "== refresh rotations against PostgreSQL's own transaction rate (-c$threads)"
-  start HS256 "$LOAD_DATABASE_URL"
+refresh() { # refresh DATABASE_URL CONNECTIONS OUT: rotation chains, one per connection
+  start HS256 "$1"
   : >"$work/refresh"
-  for _ in $(seq $threads); do
+  for _ in $(seq "$2"); do
     login >/dev/null
     sed -n 's/^Set-Cookie: refreshToken=\([^;]*\);.*/\1/p' "$work/headers" | tr -d '\r' >>"$work/refresh"
   done
-  r=$(LOAD_REFRESH_FILE="$work/refresh" wrk -t$threads -c$threads -d"$duration" -s scripts/wrk/refresh.lua \
-    "$base/api/auth/refresh" | tee "$work/refresh.out" | rps)
-  grep 'refresh failures' "$work/refresh.out"
+  LOAD_REFRESH_FILE="$work/refresh" wrk -t"$2" -c"$2" -d"$duration" -s scripts/wrk/refresh.lua "$base/api/auth/refresh" >"$3"
   stop
-  pgbench -i -q -s 1 "$LOAD_DATABASE_URL" >/dev/null 2>&1
-  tps=$(pgbench -n -N -c$threads -j$threads -T"${duration%s}" "$LOAD_DATABASE_URL" 2>/dev/null | awk '/^tps/ {print $3}')
-  pgbench -i -I d "$LOAD_DATABASE_URL" >/dev/null 2>&1
-  echo "refresh/s: $r   pgbench simple-update tps: $tps   ratio $(ratio "$r" "$tps")"
+}
+refresh "sqlite:$work/refresh.db" "$rconns" "$work/rs"
+row "refresh rotations/s on SQLite, $rconns connections" "$(rps "$work/rs"); $(grep 'refresh failures' "$work/rs")" \
+  "$(ratio "$(rps "$work/rs")" 2000)" "≥ 1.00 (2,000/s)"
+if [ -n "${LOAD_DATABASE_URL:-}" ] && [ -n "$pgbench" ]; then
+  refresh "$LOAD_DATABASE_URL" "$rconns" "$work/rp"
+  "$pgbench" -i -q -s 1 "$LOAD_DATABASE_URL" >/dev/null 2>&1
+  tps=$("$pgbench" -n -N -c"$rconns" -j2 -T"${duration%s}" "$LOAD_DATABASE_URL" 2>/dev/null | awk '/^tps/ {print $3}')
+  "$pgbench" -i -I d "$LOAD_DATABASE_URL" >/dev/null 2>&1
+  row "refresh/s on PostgreSQL vs pgbench -N tps, $rconns connections each" \
+    "$(rps "$work/rp") vs $tps; $(grep 'refresh failures' "$work/rp")" "$(ratio "$(rps "$work/rp")" "$tps")" "≥ 0.80, 0 failures"
+else
+  row "refresh on PostgreSQL vs pgbench -N" "skipped: set LOAD_DATABASE_URL and install pgbench" "" "≥ 0.80"
 fi
+
+size=$(stat -c %s "$work/server")
+row "peak resident memory (VmHWM) of any server above, MB" "$(awk -v k="$hwm" 'BEGIN {printf "%.1f", k / 1024}')" \
+  "$(awk -v k="$hwm" 'BEGIN {printf "%.2f", k / 1024 / 64}')" "≤ 1.00 (64 MB)"
+row "start-up to listening on a new SQLite file, ms" "$first_startup" "$(ratio "$first_startup" 100)" "≤ 1.00 (100 ms)"
+row "stripped static binary, MB (-tags $(cat scripts/build-tags))" "$(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1048576}')" \
+  "$(awk -v b="$size" 'BEGIN {printf "%.2f", b / 1048576 / 30}')" "≤ 1.00 (30 MB)"
+
+echo "load.sh on $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; wrk -t2 -c$conns -d$duration"
+echo "| measure | measured | ratio | target |"
+echo "|---|---|---|---|"
+printf '%s\n' "${rows[@]}"

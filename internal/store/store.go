@@ -89,9 +89,7 @@ func Open(ctx context.Context, driver models.Driver, dsn string, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
-	if driver == models.DriverPostgres {
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(20)
+	if driver == models.DriverPostgres { // the pool's size is the server's: sizePool, once it answers
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	} else {
@@ -102,6 +100,11 @@ func Open(ctx context.Context, driver models.Driver, dsn string, log *slog.Logge
 	s := &Store{db: db, sqlDB: sqlDB, driver: driver, health: h}
 	if err := s.Ping(ctx); err != nil {
 		return nil, errors.Join(err, sqlDB.Close())
+	}
+	if driver == models.DriverPostgres {
+		if err := s.sizePool(ctx); err != nil {
+			return nil, errors.Join(err, sqlDB.Close())
+		}
 	}
 	return s, nil
 }
