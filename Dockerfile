@@ -22,7 +22,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    go build -trimpath -ldflags="-s -w" -o /out/server ./cmd/server \
+    go build -tags "$(cat scripts/build-tags)" -trimpath -ldflags="-s -w" -o /out/server ./cmd/server \
     && mkdir -p /out/secrets
 
 FROM gcr.io/distroless/static-debian12:nonroot

@@ -119,7 +119,7 @@ bound=$(awk -v ns="$one" -v cpus="$cpus" 'BEGIN {printf "%.2f", cpus * 1e9 / ns}
 for c in 8 50; do
   wrk -t2 -c"$c" -d"$duration" -s scripts/wrk/login.lua "$base/api/auth/login" >"$work/login$c"
   ok=$(awk '/^statuses/ {for (i = 2; i <= NF; i++) {split($i, kv, "="); if (kv[1] == 200) n += kv[2]}} END {print n + 0}' "$work/login$c")
-  secs=$(awk '/requests in/ {sub(/,$/, "", $5); v = $5 + 0; if ($5 ~ /ms$/) v /= 1000; else if ($5 ~ /m$/) v *= 60; print v}' "$work/login$c")
+  secs=$(awk '/requests in/ {sub(/,$/, "", $4); v = $4 + 0; if ($4 ~ /ms$/) v /= 1000; else if ($4 ~ /m$/) v *= 60; print v}' "$work/login$c")
   rate=$(awk -v n="$ok" -v s="$secs" 'BEGIN {printf "%.2f", n / s}')
   row "logins/s at $c connections vs bcrypt bound ($cpus CPUs / $(awk -v ns="$one" 'BEGIN {printf "%.0f", ns / 1e6}') ms, cost $cost)" \
     "$rate vs $bound; answers $(grep '^statuses' "$work/login$c" | cut -d' ' -f2-)" "$(ratio "$rate" "$bound")" \

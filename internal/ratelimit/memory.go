@@ -49,24 +49,30 @@ func (s *memoryStore) add(key string, k int64, period time.Duration) (int64, int
 			v, _ = s.counters.LoadOrStore(key, &counter{})
 		}
 		c := v.(*counter)
-		n, end, ok := c.add(now, k, period)
-		if !ok {
-			continue // the window changed under us: count in the new one
+		if c.cur.Load() == swept {
+			s.counters.CompareAndDelete(key, c) // help the sweep, then count in a new counter
+			continue
 		}
-		if cur, _ := s.counters.Load(key); cur != c {
-			continue // swept while counting: count in the counter that replaced it
+		if n, end, ok := c.add(now, k, period); ok {
+			return n, end
 		}
-		return n, end
 	}
 }
 
+// swept marks a counter the sweep removed: callers that still hold it go back to the map.
+var swept = &window{}
+
 // add counts k in the current window, starting a new one when it has ended. ok is false when
-// another caller replaced the window at the same moment; the caller tries again.
+// another caller replaced the window (or the sweep removed the counter) at the same moment;
+// nothing was counted and the caller tries again. A caller whose clock read is older than
+// the replacement counts in the window it saw, which was current when its request came.
 func (c *counter) add(now, k int64, period time.Duration) (n, end int64, ok bool) {
 	w := c.cur.Load()
+	if w == swept {
+		return 0, 0, false
+	}
 	if w != nil && now < w.end {
-		n = w.n.Add(k)
-		return n, w.end, c.cur.Load() == w
+		return w.n.Add(k), w.end, true
 	}
 	next := &window{end: now + int64(period)}
 	next.n.Store(k)
@@ -77,7 +83,7 @@ func (c *counter) add(now, k int64, period time.Duration) (n, end int64, ok bool
 func (s *memoryStore) peek(key string, period time.Duration) (int64, int64) {
 	now := s.now().UnixNano()
 	if v, ok := s.counters.Load(key); ok {
-		if w := v.(*counter).cur.Load(); w != nil && now < w.end {
+		if w := v.(*counter).cur.Load(); w != nil && w != swept && now < w.end {
 			return w.n.Load(), w.end
 		}
 	}
@@ -91,7 +97,10 @@ func (s *memoryStore) sweep(now int64) {
 		return
 	}
 	s.counters.Range(func(key, v any) bool {
-		if w := v.(*counter).cur.Load(); w == nil || now >= w.end {
+		// Marking the ended window swept first means a caller that starts a new window in
+		// this counter at the same moment either wins (the counter stays) or sees it swept.
+		c := v.(*counter)
+		if w := c.cur.Load(); w != swept && (w == nil || now >= w.end) && c.cur.CompareAndSwap(w, swept) {
 			s.counters.CompareAndDelete(key, v)
 		}
 		return true

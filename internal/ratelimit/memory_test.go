@@ -104,8 +104,8 @@ func TestMemoryStoreCountsEveryRequest(t *testing.T) {
 	for _, n := range largest {
 		total += n
 	}
-	if len(largest) != 2 || total != workers*each {
-		t.Fatalf("windows %v add up to %d requests, want two windows and %d", largest, total, workers*each)
+	if len(largest) < 2 || total != workers*each {
+		t.Fatalf("windows %v add up to %d requests, want at least two windows and %d", largest, total, workers*each)
 	}
 }
 
