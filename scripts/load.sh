@@ -164,8 +164,8 @@ size=$(stat -c %s "$work/server")
 row "peak resident memory (VmHWM) of any server above, MB" "$(awk -v k="$hwm" 'BEGIN {printf "%.1f", k / 1024}')" \
   "$(awk -v k="$hwm" 'BEGIN {printf "%.2f", k / 1024 / 64}')" "≤ 1.00 (64 MB)"
 row "start-up to listening on a new SQLite file, ms" "$first_startup" "$(ratio "$first_startup" 100)" "≤ 1.00 (100 ms)"
-row "stripped static binary, MB (-tags $(cat scripts/build-tags))" "$(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1048576}')" \
-  "$(awk -v b="$size" 'BEGIN {printf "%.2f", b / 1048576 / 30}')" "≤ 1.00 (30 MB)"
+row "stripped static binary, MiB (-tags $(cat scripts/build-tags))" "$(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1048576}')" \
+  "$(awk -v b="$size" 'BEGIN {printf "%.2f", b / 1048576 / 30}')" "≤ 1.00 (30 MiB)"
 
 echo "load.sh on $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; wrk -t2 -c$conns -d$duration"
 echo "| measure | measured | ratio | target |"
