@@ -699,7 +699,7 @@ func TestChallengeSharedAcrossInstances(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
 	var stores [2]*store.Store
 	for i := range stores {
-		st, err := store.Open(context.Background(), store.DriverPostgres, dsn, slog.New(slog.DiscardHandler))
+		st, err := store.Open(context.Background(), models.DriverPostgres, dsn, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatalf("open store %d: %v", i, err)
 		}
