@@ -139,7 +139,7 @@ func TestRegisterAndLogin(t *testing.T) {
 			got.LastUsedAt == nil || !got.LastUsedAt.Equal(f.clock.Now()) {
 			t.Fatalf("FinishLogin = %+v, want alice's passkey with counter 1 used now", got)
 		}
-		list, err := f.svc.List(ctx, f.alice.ID)
+		list, err := f.store.Passkeys(ctx, f.alice.ID)
 		if err != nil || len(list) != 1 || list[0].SignCount != 1 || list[0].LastUsedAt == nil {
 			t.Fatalf("List(alice) = %+v, %v; want the passkey with counter 1 and a last use", list, err)
 		}
@@ -296,7 +296,7 @@ func TestRegistrationRefused(t *testing.T) {
 				if !errors.Is(err, passkeys.ErrInvalidRegistration) || !strings.Contains(err.Error(), tt.reason) {
 					t.Fatalf("FinishRegistration = %+v, %v; want ErrInvalidRegistration for %q", p, err, tt.reason)
 				}
-				if list, _ := f.svc.List(ctx, u.ID); len(list) != 0 {
+				if list, _ := f.store.Passkeys(ctx, u.ID); len(list) != 0 {
 					t.Fatalf("after a refused registration the user has %d passkeys, want 0", len(list))
 				}
 			})
@@ -322,7 +322,7 @@ func TestRegistrationChallengeSingleUse(t *testing.T) {
 		if _, err := f.svc.FinishRegistration(ctx, f.bob.ID, id, a.Create(t, opts), ""); !errors.Is(err, passkeys.ErrInvalidRegistration) {
 			t.Fatalf("registering alice's credential id for bob = %v, want ErrInvalidRegistration", err)
 		}
-		if list, _ := f.svc.List(ctx, f.alice.ID); len(list) != 1 {
+		if list, _ := f.store.Passkeys(ctx, f.alice.ID); len(list) != 1 {
 			t.Fatalf("alice has %d passkeys, want 1", len(list))
 		}
 	})
@@ -419,8 +419,8 @@ func TestLoginRefused(t *testing.T) {
 			return id, other.Get(t, opts)
 		}},
 		{"deleted credential", "unknown credential", func(t *testing.T, f *fixture, a *passkeytest.Authenticator) (string, []byte) {
-			list, _ := f.svc.List(ctx, f.alice.ID)
-			if err := f.svc.Delete(ctx, f.alice.ID, list[0].ID); err != nil {
+			list, _ := f.store.Passkeys(ctx, f.alice.ID)
+			if err := f.store.DeletePasskey(ctx, f.alice.ID, list[0].ID); err != nil {
 				t.Fatalf("Delete: %v", err)
 			}
 			id, opts := f.beginLogin(t, "")
@@ -539,26 +539,6 @@ func TestMalformedCredential(t *testing.T) {
 					}
 				}
 			})
-		}
-	})
-}
-
-func TestDelete(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b storetest.Backend) {
-		f := newFixture(t, b)
-		ctx := context.Background()
-		_, p := f.register(t, f.alice)
-		if err := f.svc.Delete(ctx, f.bob.ID, p.ID); !errors.Is(err, models.ErrNotFound) {
-			t.Fatalf("Delete(alice's passkey as bob) = %v, want models.ErrNotFound", err)
-		}
-		if err := f.svc.Delete(ctx, f.alice.ID, uuid.NewString()); !errors.Is(err, models.ErrNotFound) {
-			t.Fatalf("Delete(unknown id) = %v, want models.ErrNotFound", err)
-		}
-		if err := f.svc.Delete(ctx, f.alice.ID, p.ID); err != nil {
-			t.Fatalf("Delete(alice's passkey) = %v", err)
-		}
-		if list, _ := f.svc.List(ctx, f.alice.ID); len(list) != 0 {
-			t.Fatalf("after Delete alice has %d passkeys, want 0", len(list))
 		}
 	})
 }

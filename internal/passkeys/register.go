@@ -119,21 +119,6 @@ func (s *Service) FinishRegistration(ctx context.Context, userID, challengeID st
 	return p, nil
 }
 
-// List returns the user's passkeys, oldest first.
-func (s *Service) List(ctx context.Context, userID string) ([]models.Passkey, error) {
-	list, err := s.store.Passkeys(ctx, userID)
-	if err != nil {
-		return nil, fmt.Errorf("list passkeys: %w", err)
-	}
-	return list, nil
-}
-
-// Delete removes the user's passkey id, or returns models.ErrNotFound (also for another
-// user's passkey).
-func (s *Service) Delete(ctx context.Context, userID, id string) error {
-	return s.store.DeletePasskey(ctx, userID, id)
-}
-
 // knownTransports are the transports kept from a registration; anything else a client sends is dropped.
 var knownTransports = map[protocol.AuthenticatorTransport]bool{
 	protocol.USB: true, protocol.NFC: true, protocol.BLE: true, protocol.SmartCard: true,
