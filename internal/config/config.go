@@ -14,6 +14,7 @@ import (
 
 	"github.com/authserver/authserver/internal/keys"
 	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/passkeys"
 )
 
 // Config holds every setting of the server, parsed and validated by Load.
@@ -59,6 +60,12 @@ type Config struct {
 	RateLimitWindow  time.Duration // RATE_LIMIT_WINDOW
 	RateLimitMax     int           // RATE_LIMIT_MAX, requests per window to /api/* outside /api/auth/*
 	AuthRateLimitMax int           // AUTH_RATE_LIMIT_MAX, requests per window to /api/auth/*
+
+	// Passkeys is the WebAuthn relying party: WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS
+	// (derived from CLIENT_URL when none is set). An empty RPID means passkeys are off.
+	Passkeys passkeys.Config
+	// PasskeysNote is a warning about the passkey settings for the log at start; "" when none.
+	PasskeysNote string
 
 	TokenFingerprint bool          // TOKEN_FINGERPRINT
 	ServeSPA         bool          // SERVE_SPA: serve the example single-page app at / (-dev turns it on)
@@ -130,7 +137,7 @@ func load(getenv func(string) string, withTokens bool) (Config, error) {
 		Host:           l.host(),
 		Port:           l.number("PORT", 3000, 1, 65535),
 		RedisURL:       l.redisURL(),
-		ClientURLs:     l.origins(),
+		ClientURLs:     l.origins("CLIENT_URL"),
 		CookieSecure:   l.boolean("COOKIE_SECURE", true),
 		TrustedProxies: l.proxies(),
 
@@ -158,6 +165,7 @@ func load(getenv func(string) string, withTokens bool) (Config, error) {
 		c.Tokenless = true
 	}
 	c.DatabaseDriver, c.DatabaseDSN = l.database()
+	c.Passkeys, c.PasskeysNote = l.passkeys(c.ClientURLs)
 	if err := errors.Join(l.problems...); err != nil {
 		return Config{}, err
 	}
@@ -252,13 +260,13 @@ func (l *loader) redisURL() string {
 	return raw
 }
 
-// origins returns the normalised, de-duplicated origins of CLIENT_URL.
-func (l *loader) origins() []string {
+// origins returns the normalised, de-duplicated origins listed in the variable name.
+func (l *loader) origins(name string) []string {
 	var out []string
-	for _, item := range splitList(l.value("CLIENT_URL")) {
+	for _, item := range splitList(l.value(name)) {
 		origin, err := normaliseOrigin(item)
 		if err != nil {
-			l.fail("CLIENT_URL", "%v", err)
+			l.fail(name, "%v", err)
 			continue
 		}
 		if !slices.Contains(out, origin) {

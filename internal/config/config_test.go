@@ -13,6 +13,7 @@ import (
 	"github.com/authserver/authserver/internal/config"
 	"github.com/authserver/authserver/internal/keys"
 	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/passkeys"
 )
 
 const (
@@ -61,6 +62,7 @@ func defaults() config.Config {
 		AuditRetention:         90 * day,
 		AuditQueueSize:         4096,
 		ShutdownTimeout:        15 * time.Second,
+		PasskeysNote:           "passkeys are off: no CLIENT_URL to derive them from; set WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS to turn them on",
 	}
 }
 
@@ -141,6 +143,9 @@ func TestLoadEveryVariable(t *testing.T) {
 		"AUDIT_RETENTION":          "365d",
 		"AUDIT_QUEUE_SIZE":         "1000000",
 		"SHUTDOWN_TIMEOUT":         "30s",
+		"WEBAUTHN_RP_ID":           "example.com",
+		"WEBAUTHN_RP_NAME":         "Example Shop",
+		"WEBAUTHN_ORIGINS":         "https://App.Example.com, https://example.com:8443",
 	}
 	want := config.Config{
 		AccessSecret:           accessSecret,
@@ -177,6 +182,8 @@ func TestLoadEveryVariable(t *testing.T) {
 		AuditRetention:         365 * day,
 		AuditQueueSize:         1_000_000,
 		ShutdownTimeout:        30 * time.Second,
+		Passkeys: passkeys.Config{RPID: "example.com", RPName: "Example Shop",
+			Origins: []string{"https://app.example.com", "https://example.com:8443"}},
 	}
 	got, err := load(env)
 	if err != nil {
@@ -184,6 +191,46 @@ func TestLoadEveryVariable(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load(every variable) =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestLoadPasskeys(t *testing.T) {
+	const turnOn = "set WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS to turn them on"
+	tests := []struct {
+		name     string
+		env      map[string]string
+		want     passkeys.Config
+		wantNote string // a substring of PasskeysNote; "" = no note
+	}{
+		{"derived from CLIENT_URL", map[string]string{"CLIENT_URL": "https://app.example.com,https://www.app.example.com"},
+			passkeys.Config{RPID: "app.example.com", RPName: "auth-server", Origins: []string{"https://app.example.com", "https://www.app.example.com"}}, ""},
+		{"derived, an origin left out", map[string]string{"CLIENT_URL": "https://app.example.com, http://localhost:5173"},
+			passkeys.Config{RPID: "app.example.com", RPName: "auth-server", Origins: []string{"https://app.example.com"}},
+			"origins http://localhost:5173 cannot serve it"},
+		{"derived from an IP address: off", map[string]string{"CLIENT_URL": "http://127.0.0.1:5173"},
+			passkeys.Config{}, "passkeys are off: no CLIENT_URL origin can serve relying party \"127.0.0.1\""},
+		{"derived from plain http: off", map[string]string{"CLIENT_URL": "http://app.example.com"},
+			passkeys.Config{}, turnOn},
+		{"only the RP ID set", map[string]string{"CLIENT_URL": "https://app.example.com", "WEBAUTHN_RP_ID": "example.com"},
+			passkeys.Config{RPID: "example.com", RPName: "auth-server", Origins: []string{"https://app.example.com"}}, ""},
+		{"only the origins set", map[string]string{"WEBAUTHN_ORIGINS": "http://localhost:3000"},
+			passkeys.Config{RPID: "localhost", RPName: "auth-server", Origins: []string{"http://localhost:3000"}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := minimalEnv()
+			maps.Copy(env, tt.env)
+			got, err := load(env)
+			if err != nil {
+				t.Fatalf("Load(%v) error = %v", tt.env, err)
+			}
+			if !reflect.DeepEqual(got.Passkeys, tt.want) {
+				t.Errorf("Load(%v).Passkeys = %+v, want %+v", tt.env, got.Passkeys, tt.want)
+			}
+			if tt.wantNote == "" && got.PasskeysNote != "" || !strings.Contains(got.PasskeysNote, tt.wantNote) {
+				t.Errorf("Load(%v).PasskeysNote = %q, want it to contain %q", tt.env, got.PasskeysNote, tt.wantNote)
+			}
+		})
 	}
 }
 
@@ -476,6 +523,21 @@ func TestLoadErrors(t *testing.T) {
 			`TRUSTED_PROXIES: "10.0.0.0/33" is not an IP address or CIDR`,
 			`TRUSTED_PROXIES: "proxy.internal" is not an IP address or CIDR`,
 		}},
+		{"passkey RP ID an IP address", map[string]string{"WEBAUTHN_RP_ID": "127.0.0.1", "CLIENT_URL": "https://app.example.com"},
+			[]string{`WEBAUTHN_RP_ID: "127.0.0.1" is not a domain name (no scheme, port, path or IP address)`}},
+		{"passkey origin outside the RP ID", map[string]string{"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": "https://app.example.com,https://example.org"},
+			[]string{`WEBAUTHN_ORIGINS: "https://example.org" is not on example.com or one of its subdomains`}},
+		{"passkey origin over plain http", map[string]string{"WEBAUTHN_ORIGINS": "http://app.example.com"},
+			[]string{`WEBAUTHN_ORIGINS: "http://app.example.com" must use https (plain http is allowed only for localhost)`}},
+		{"passkey RP ID without origins", map[string]string{"WEBAUTHN_RP_ID": "example.com"},
+			[]string{"WEBAUTHN_ORIGINS: no origin is allowed; set it (or CLIENT_URL)"}},
+		{"passkey origin that is not an origin", map[string]string{"WEBAUTHN_ORIGINS": "https://app.example.com/login"}, []string{
+			`WEBAUTHN_ORIGINS: "https://app.example.com/login"` + notOrigin,
+			"WEBAUTHN_RP_ID: is empty",
+			"WEBAUTHN_ORIGINS: no origin is allowed",
+		}},
+		{"passkey RP name too long", map[string]string{"WEBAUTHN_RP_NAME": strings.Repeat("n", 65), "CLIENT_URL": "https://app.example.com"},
+			[]string{"WEBAUTHN_RP_NAME: must be 1 to 64 bytes"}},
 		{"several problems at once", map[string]string{
 			"JWT_ACCESS_SECRET": "", "JWT_LEEWAY": "2m", "PORT": "http", "CLIENT_URL": "*", "DATABASE_URL": "mongodb://x",
 		}, []string{

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/joho/godotenv"
+
+	"github.com/authserver/authserver/internal/passkeys"
 )
 
 // secretBytes is how many random bytes make a generated secret (64 hex characters).
@@ -62,7 +64,8 @@ const (
 //   - HOST is 127.0.0.1 unless it is set (in .env or the environment);
 //   - SERVE_SPA is true unless it is set; while the example SPA is served, CLIENT_URL also holds
 //     the server's own origins (http://localhost:PORT and http://127.0.0.1:PORT), so the SPA's
-//     calls are not refused as foreign (this addition wins over the real environment too).
+//     calls are not refused as foreign (this addition wins over the real environment too);
+//   - passkeys use the relying party localhost (see devPasskeys).
 //
 // It returns the layered getenv and one sentence per change, which the caller should print as a
 // loud warning. When random fails, the secret stays as it was (so Load refuses to start) and the
@@ -110,6 +113,9 @@ func DevEnv(real, getenv func(string) string, random io.Reader) (func(string) st
 		clientURL = strings.TrimPrefix(getenv("CLIENT_URL")+","+own, ",")
 		notes = append(notes, fmt.Sprintf("CLIENT_URL also allows %s, where the example SPA is served", own))
 	}
+	if note := devPasskeys(getenv, cmp.Or(clientURL, getenv("CLIENT_URL")), set); note != "" {
+		notes = append(notes, note)
+	}
 	return func(name string) string {
 		if name == "CLIENT_URL" && clientURL != "" {
 			return clientURL
@@ -122,4 +128,32 @@ func DevEnv(real, getenv func(string) string, random io.Reader) (func(string) st
 		}
 		return getenv(name)
 	}, notes
+}
+
+// devPasskeys sets the -dev defaults of the WebAuthn relying party in set and returns a note, or
+// "" when it changes nothing; clientURL is the CLIENT_URL -dev serves with. When neither
+// WEBAUTHN_RP_ID nor WEBAUTHN_ORIGINS is set, the RP ID is localhost and the origins are the
+// CLIENT_URL origins on localhost, or the server's own http://localhost:PORT when CLIENT_URL is
+// empty. A CLIENT_URL with no origin on localhost is left to the defaults outside -dev.
+func devPasskeys(getenv func(string) string, clientURL string, set map[string]string) string {
+	if getenv("WEBAUTHN_RP_ID") != "" || getenv("WEBAUTHN_ORIGINS") != "" {
+		return ""
+	}
+	clients := splitList(clientURL)
+	var local []string
+	for _, origin := range clients {
+		if host := passkeys.RPIDFromOrigin(origin); host == "localhost" || strings.HasSuffix(host, ".localhost") {
+			local = append(local, origin)
+		}
+	}
+	switch {
+	case len(local) > 0:
+	case len(clients) > 0:
+		return ""
+	default:
+		local = []string{"http://localhost:" + cmp.Or(getenv("PORT"), "3000")}
+	}
+	set["WEBAUTHN_RP_ID"] = "localhost"
+	set["WEBAUTHN_ORIGINS"] = strings.Join(local, ",")
+	return "WEBAUTHN_RP_ID is localhost: passkeys work only in pages opened at http://localhost (not 127.0.0.1)"
 }

@@ -60,8 +60,8 @@ func none(string) string { return "" }
 
 func TestDevEnvFillsSecrets(t *testing.T) {
 	getenv, notes := config.DevEnv(none, none, rand.Reader)
-	if len(notes) != 6 {
-		t.Errorf("DevEnv(empty env) notes = %q, want 6 (two secrets, COOKIE_SECURE, rate limits, HOST, CLIENT_URL)", notes)
+	if len(notes) != 7 {
+		t.Errorf("DevEnv(empty env) notes = %q, want 7 (two secrets, COOKIE_SECURE, rate limits, HOST, CLIENT_URL, passkeys)", notes)
 	}
 	got, err := config.Load(getenv)
 	if err != nil {
@@ -86,6 +86,41 @@ func TestDevEnvFillsSecrets(t *testing.T) {
 	}
 	if want := []string{"http://localhost:3000", "http://127.0.0.1:3000"}; !slices.Equal(got.ClientURLs, want) {
 		t.Errorf("Load(DevEnv(empty env)).ClientURLs = %q, want %q (the SPA's own origins)", got.ClientURLs, want)
+	}
+	if want := []string{"http://localhost:3000"}; got.Passkeys.RPID != "localhost" || !slices.Equal(got.Passkeys.Origins, want) {
+		t.Errorf("Load(DevEnv(empty env)).Passkeys = %+v, want RP ID localhost and origins %q", got.Passkeys, want)
+	}
+}
+
+func TestDevEnvPasskeys(t *testing.T) {
+	tests := []struct {
+		name        string
+		env         map[string]string
+		wantRPID    string
+		wantOrigins []string
+	}{
+		{"the server's own origin", map[string]string{"PORT": "8080", "SERVE_SPA": "false"}, "localhost", []string{"http://localhost:8080"}},
+		{"the SPA's origin", map[string]string{"PORT": "8080"}, "localhost", []string{"http://localhost:8080"}},
+		{"a local client", map[string]string{"CLIENT_URL": "http://localhost:5173", "SERVE_SPA": "false"},
+			"localhost", []string{"http://localhost:5173"}},
+		{"a client on an IP address: off", map[string]string{"CLIENT_URL": "http://127.0.0.1:5173", "SERVE_SPA": "false"}, "", nil},
+		{"a real domain", map[string]string{"CLIENT_URL": "https://app.example.com", "SERVE_SPA": "false"},
+			"app.example.com", []string{"https://app.example.com"}},
+		{"set explicitly", map[string]string{"WEBAUTHN_ORIGINS": "https://example.com"}, "example.com", []string{"https://example.com"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := minimalEnv()
+			maps.Copy(env, tt.env)
+			getenv, _ := config.DevEnv(none, func(k string) string { return env[k] }, rand.Reader)
+			got, err := config.Load(getenv)
+			if err != nil {
+				t.Fatalf("Load(DevEnv(%v)) error = %v", tt.env, err)
+			}
+			if got.Passkeys.RPID != tt.wantRPID || !slices.Equal(got.Passkeys.Origins, tt.wantOrigins) {
+				t.Errorf("Load(DevEnv(%v)).Passkeys = %+v, want RP ID %q, origins %q", tt.env, got.Passkeys, tt.wantRPID, tt.wantOrigins)
+			}
+		})
 	}
 }
 
