@@ -97,7 +97,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "algorithm", cfg.Algorithm, "database", cfg.DatabaseDescription(),
-		"redis", a.Redis != nil, "cookie_secure", cfg.CookieSecure)
+		"redis", a.Redis != nil, "cookie_secure", cfg.CookieSecure, "passkeys_rp_id", cfg.Passkeys.RPID)
+	if cfg.PasskeysNote != "" {
+		log.Warn(cfg.PasskeysNote)
+	}
 	if *dev {
 		fmt.Fprintf(stderr, "auth server (development mode) on %s\ndatabase: %s\n", baseURL(cfg.Host, cfg.Port), cfg.DatabaseDescription())
 	}

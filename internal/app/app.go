@@ -27,6 +27,7 @@ import (
 	"github.com/authserver/authserver/internal/handlers"
 	"github.com/authserver/authserver/internal/metrics"
 	"github.com/authserver/authserver/internal/mfa"
+	"github.com/authserver/authserver/internal/passkeys"
 	"github.com/authserver/authserver/internal/ratelimit"
 	"github.com/authserver/authserver/internal/requestid"
 	"github.com/authserver/authserver/internal/revoke"
@@ -65,6 +66,7 @@ type App struct {
 	Audit    *audit.Writer
 	Limits   *ratelimit.Limits
 	Auth     *auth.Service
+	Passkeys *passkeys.Service // nil when no WebAuthn relying party is configured
 
 	log     *slog.Logger
 	closers []func() error     // what New opened, closed last-opened first
@@ -130,6 +132,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Overrides) 
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Passkeys.RPID != "" {
+		if a.Passkeys, err = passkeys.New(cfg.Passkeys, a.Store, now); err != nil {
+			return nil, fmt.Errorf("passkeys: %w", err)
+		}
+	}
 	hasher.ObserveWait(func(d time.Duration) { a.Metrics.BcryptWait.Observe(d.Seconds()) })
 	var sealer *mfa.Sealer
 	if !cfg.Tokenless {
@@ -143,7 +150,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Overrides) 
 	}
 	a.Auth = auth.New(auth.Deps{
 		Store: authStore, Tokens: a.Tokens, Hasher: hasher, Revoker: a.Revoker, Audit: a.Audit,
-		Guard: a.Limits.LoginGuard(), Sealer: sealer, Log: log, Now: now,
+		Guard: a.Limits.LoginGuard(), Sealer: sealer, Passkeys: a.Passkeys, Log: log, Now: now,
 		Settings: auth.Settings{
 			AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, ReuseGrace: cfg.ReuseGrace, IdleTimeout: cfg.IdleTimeout,
 			MaxLifetime: cfg.MaxLifetime, Leeway: cfg.Leeway, PasswordMinLength: cfg.PasswordMinLength,

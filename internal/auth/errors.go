@@ -15,6 +15,10 @@ var (
 	ErrTokenReuse           = errors.New("refresh token reuse detected")
 	ErrBusy                 = errors.New("password hashing capacity exhausted")
 	ErrUserGone             = errors.New("user no longer exists")
+	// ErrPasskeysOff means no WebAuthn relying party is configured, so no passkey ceremony can run.
+	ErrPasskeysOff = errors.New("passkeys are not configured")
+	// ErrLastSignInMethod means the change would leave the account no way to sign in.
+	ErrLastSignInMethod = errors.New("last way to sign in")
 	// ErrValidation is what every *ValidationError matches with errors.Is.
 	ErrValidation = errors.New("validation failed")
 	// ErrAccountLocked is what every *LockedError matches with errors.Is.

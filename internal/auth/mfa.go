@@ -15,17 +15,20 @@ import (
 )
 
 // The amr values (RFC 8176) of a login: a password alone, a password and a TOTP code, a password and
-// a recovery code.
+// a recovery code, a passkey with user verification (a device held, unlocked by a PIN or biometric).
 var (
 	amrPassword     = []string{"pwd"}
 	amrPasswordTOTP = []string{"pwd", "otp", "mfa"}
 	amrRecoveryCode = []string{"pwd", "mfa"}
+	amrPasskey      = []string{"hwk", "user", "mfa"}
 )
 
-// The second-step methods a login can offer.
+// The second-step methods a login can offer. MethodPasskey is not a second step of the password
+// login: it tells the client that a passkey login (which needs no password) is open to the account.
 const (
 	MethodTOTP         = "totp"
 	MethodRecoveryCode = "recovery_code"
+	MethodPasskey      = "passkey"
 )
 
 // MFAStatus is what second factors a user has on.

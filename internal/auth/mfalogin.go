@@ -40,6 +40,9 @@ func (s *Service) challenge(ctx context.Context, u *models.User, st models.MFASt
 	if st.RecoveryCodesLeft > 0 {
 		methods = append(methods, MethodRecoveryCode)
 	}
+	if st.Passkeys > 0 {
+		methods = append(methods, MethodPasskey)
+	}
 	return &Challenge{MFAToken: token, Methods: methods}, nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/authserver/authserver/internal/mfa"
 	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/passkeys"
 	"github.com/authserver/authserver/internal/tokens"
 )
 
@@ -52,13 +53,15 @@ type Settings struct {
 // Deps are what New needs. Tokens may be nil for a service that only runs the admin use cases
 // (the command line); the use cases that issue tokens then must not be called.
 type Deps struct {
-	Store    Store
-	Tokens   *tokens.Issuer
-	Hasher   *Hasher
-	Revoker  Revoker
-	Audit    Auditor
-	Guard    LoginGuard
-	Sealer   *mfa.Sealer // seals TOTP secrets at rest
+	Store   Store
+	Tokens  *tokens.Issuer
+	Hasher  *Hasher
+	Revoker Revoker
+	Audit   Auditor
+	Guard   LoginGuard
+	Sealer  *mfa.Sealer // seals TOTP secrets at rest
+	// Passkeys runs the WebAuthn ceremonies; nil when no relying party is configured.
+	Passkeys *passkeys.Service
 	Log      *slog.Logger
 	Settings Settings
 	Now      func() time.Time // nil = time.Now
@@ -73,6 +76,7 @@ type Service struct {
 	audit    Auditor
 	guard    LoginGuard
 	sealer   *mfa.Sealer
+	passkeys *passkeys.Service
 	log      *slog.Logger
 	settings Settings
 	now      func() time.Time
@@ -85,7 +89,7 @@ func New(d Deps) *Service {
 		now = time.Now
 	}
 	return &Service{store: d.Store, tokens: d.Tokens, hasher: d.Hasher, revoker: d.Revoker,
-		audit: d.Audit, guard: d.Guard, sealer: d.Sealer, log: d.Log, settings: d.Settings, now: now}
+		audit: d.Audit, guard: d.Guard, sealer: d.Sealer, passkeys: d.Passkeys, log: d.Log, settings: d.Settings, now: now}
 }
 
 // Client describes who is calling, for sessions and the audit trail. Fingerprint is the

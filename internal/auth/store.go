@@ -17,6 +17,11 @@ type Store interface {
 	// UserByID returns the user, or models.ErrNotFound.
 	UserByID(ctx context.Context, id string) (*models.User, error)
 
+	// Passkeys lists the user's passkeys, oldest first.
+	Passkeys(ctx context.Context, userID string) ([]models.Passkey, error)
+	// DeletePasskey deletes the user's passkey id, or returns models.ErrNotFound.
+	DeletePasskey(ctx context.Context, userID, id string) error
+
 	// CreateSession inserts s.
 	CreateSession(ctx context.Context, s *models.Session) error
 	// UpdateSession locks session id for one transaction (SELECT ... FOR UPDATE on PostgreSQL) and

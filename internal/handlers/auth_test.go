@@ -146,7 +146,7 @@ func checkClearedCookie(t *testing.T, what string, rec *httptest.ResponseRecorde
 }
 
 // checkNoStore checks the Cache-Control of a token-bearing response.
-func checkNoStore(t *testing.T, what string, rec *httptest.ResponseRecorder) {
+func checkNoStore(t testing.TB, what string, rec *httptest.ResponseRecorder) {
 	t.Helper()
 	if got := rec.Header().Get("Cache-Control"); !strings.Contains(got, "no-store") {
 		t.Errorf("%s: Cache-Control = %q, want no-store", what, got)

@@ -20,6 +20,7 @@ import (
 	"github.com/authserver/authserver/internal/audit"
 	"github.com/authserver/authserver/internal/auth"
 	"github.com/authserver/authserver/internal/config"
+	"github.com/authserver/authserver/internal/passkeys"
 	"github.com/authserver/authserver/internal/revoke"
 	"github.com/authserver/authserver/internal/store"
 	"github.com/authserver/authserver/internal/store/storetest"
@@ -45,11 +46,12 @@ type envConfig struct {
 	Fingerprint        bool
 	CookieSecure       bool
 	RequireMFAForAdmin bool
-	ServeSPA           bool           // serve the example SPA at /
-	Tokens             tokens.Options // Algorithm, keys and access secret; HS256 with the apptest secrets when empty
-	Redis              *redis.Client  // nil: rate-limit counters in memory; else in Redis under a fresh prefix
-	Introspection      []string       // INTROSPECTION_TOKENS; none: no /oauth/introspect
-	Log                io.Writer      // nil: logs discarded; else JSON lines written here
+	ServeSPA           bool            // serve the example SPA at /
+	Tokens             tokens.Options  // Algorithm, keys and access secret; HS256 with the apptest secrets when empty
+	Redis              *redis.Client   // nil: rate-limit counters in memory; else in Redis under a fresh prefix
+	Introspection      []string        // INTROSPECTION_TOKENS; none: no /oauth/introspect
+	Log                io.Writer       // nil: logs discarded; else JSON lines written here
+	Passkeys           passkeys.Config // the WebAuthn relying party; zero: passkeys off
 }
 
 // testEnv is a whole HTTP server on a real store, with a settable clock.
@@ -93,6 +95,7 @@ func newEnv(t testing.TB, mutate func(*envConfig)) *testEnv {
 	for _, s := range cfg.Introspection {
 		c.IntrospectionTokens = append(c.IntrospectionTokens, config.Secret(s))
 	}
+	c.Passkeys = cfg.Passkeys
 	if o := cfg.Tokens; o.Algorithm != "" {
 		c.Algorithm, c.SigningKey, c.VerifyKeys = o.Algorithm, o.SigningKey, o.VerifyKeys
 		if o.AccessSecret != nil {

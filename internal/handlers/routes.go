@@ -42,6 +42,12 @@ func addRoutes(r *gin.Engine, d Deps, pages spaFiles) {
 	a.DELETE("/mfa/totp", bearer, handleDisableTOTP(d.Auth))
 	a.POST("/mfa/recovery-codes", bearer, handleRegenerateRecoveryCodes(d.Auth))
 	a.POST("/mfa/verify", handleVerifyMFA(d.Auth, cookies))
+	a.POST("/passkeys/register/options", bearer, handlePasskeyRegisterOptions(d.Auth))
+	a.POST("/passkeys/register", bearer, handlePasskeyRegister(d.Auth))
+	a.GET("/passkeys", bearer, handlePasskeys(d.Auth))
+	a.DELETE("/passkeys/:id", bearer, handleDeletePasskey(d.Auth))
+	a.POST("/passkeys/login/options", handlePasskeyLoginOptions(d.Auth))
+	a.POST("/passkeys/login", handlePasskeyLogin(d.Auth, cookies))
 
 	api := r.Group("/api", middleware.RateLimit(d.Limits, ratelimit.General, d.Auth), bearer)
 	api.GET("/profile", handleProfile())

@@ -15,6 +15,7 @@ import (
 
 	"github.com/authserver/authserver/internal/auth"
 	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/passkeys"
 	"github.com/authserver/authserver/internal/tokens"
 )
 
@@ -88,6 +89,11 @@ var errorTable = []errorRow{
 	{auth.ErrInvalidRefreshToken, http.StatusUnauthorized, "INVALID_REFRESH_TOKEN", "the refresh token is invalid, expired or revoked"},
 	{auth.ErrTokenReuse, http.StatusUnauthorized, "TOKEN_REUSE", "refresh token reuse detected; the session has been revoked"},
 	{auth.ErrBusy, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "the server is busy, try again shortly"},
+	{passkeys.ErrInvalidRegistration, http.StatusBadRequest, "INVALID_PASSKEY", "the passkey could not be registered"},
+	{passkeys.ErrInvalidAssertion, http.StatusUnauthorized, "INVALID_PASSKEY", "the passkey was not accepted"},
+	{passkeys.ErrTooMany, http.StatusConflict, "PASSKEY_LIMIT", "this account holds the most passkeys allowed; delete one first"},
+	{auth.ErrPasskeysOff, http.StatusServiceUnavailable, "PASSKEYS_NOT_CONFIGURED", "passkeys are not configured on this server"},
+	{auth.ErrLastSignInMethod, http.StatusConflict, "LAST_SIGN_IN_METHOD", "this is the account's last way to sign in"},
 	{models.ErrEmailTaken, http.StatusConflict, "EMAIL_TAKEN", "email is already registered"},
 	{models.ErrLastAdmin, http.StatusConflict, "LAST_ADMIN", "the last remaining admin cannot be disabled, demoted or deleted"},
 	{models.ErrNotFound, http.StatusNotFound, "NOT_FOUND", "not found"},

@@ -66,8 +66,10 @@ type AuditDetail struct {
 	SessionsEnded *int   `json:"sessions_ended,omitempty"`    // password_changed: other sessions ended
 	Role          Role   `json:"role,omitempty"`              // user_registered, user_updated: the role given
 	Disabled      *bool  `json:"disabled,omitempty"`          // user_updated: the disabled flag set
-	Method        string `json:"method,omitempty"`            // login_succeeded, mfa_*: the factor used (totp, recovery_code)
+	Method        string `json:"method,omitempty"`            // login_succeeded, login_failed, mfa_*: the factor used (totp, recovery_code, passkey)
 	CodesLeft     *int   `json:"recoveryCodesLeft,omitempty"` // recovery_code_used: unused codes left
+	PasskeyID     string `json:"passkeyId,omitempty"`         // passkey_added, passkey_removed, passkey logins: the passkey
+	Name          string `json:"name,omitempty"`              // passkey_added: the name given
 }
 
 // AuditActor says who performed an admin action: ActorID is the admin's user id, nil (JSON

@@ -62,7 +62,7 @@ type MFAChallenge struct {
 func (MFAChallenge) TableName() string { return "mfa_challenges" }
 
 // MFAState is what second factors a user has: the TOTP factor (nil when none, pending or on), how
-// many unused recovery codes are left, and how many passkeys (counted once passkeys are stored).
+// many unused recovery codes are left, and how many passkeys.
 type MFAState struct {
 	TOTP              *TOTPFactor
 	RecoveryCodesLeft int

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -76,7 +77,7 @@ func (s *Service) FinishLogin(ctx context.Context, challengeID string, credentia
 	if cred.Authenticator.CloneWarning {
 		return nil, regressed
 	}
-	now := s.now()
+	now := s.now().UTC().Truncate(time.Second)
 	backup := parsed.Response.AuthenticatorData.Flags.HasBackupState()
 	err = s.store.UsePasskey(ctx, pk.ID, pk.SignCount, int64(got), backup, now)
 	if errors.Is(err, models.ErrNotFound) {

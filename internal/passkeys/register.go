@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -107,7 +108,7 @@ func (s *Service) FinishRegistration(ctx context.Context, userID, challengeID st
 		BackupEligible:    cred.Flags.BackupEligible,
 		BackupState:       cred.Flags.BackupState,
 		Name:              name,
-		CreatedAt:         s.now(),
+		CreatedAt:         s.now().UTC().Truncate(time.Second),
 	}
 	err = s.store.CreatePasskey(ctx, p)
 	if errors.Is(err, models.ErrPasskeyExists) {

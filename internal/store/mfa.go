@@ -15,7 +15,8 @@ import (
 // A new kind of factor adds its table here.
 var mfaTables = []string{"mfa_totp", "mfa_recovery_codes", "mfa_challenges"}
 
-// MFAState returns the user's TOTP factor (nil when none) and the number of unused recovery codes.
+// MFAState returns the user's TOTP factor (nil when none), the number of unused recovery codes and
+// the number of passkeys.
 func (s *Store) MFAState(ctx context.Context, userID string) (models.MFAState, error) {
 	var st models.MFAState
 	var f models.TOTPFactor
@@ -37,6 +38,14 @@ func (s *Store) MFAState(ctx context.Context, userID string) (models.MFAState, e
 		}
 	}
 	st.RecoveryCodesLeft = int(n)
+	if err := s.read(ctx, func(db *gorm.DB) error {
+		return db.Model(&models.Passkey{}).Where("user_id = ?", userID).Count(&n).Error
+	}); err != nil {
+		if err = translate("count passkeys", err); !errors.Is(err, models.ErrNotFound) {
+			return st, err
+		}
+	}
+	st.Passkeys = int(n)
 	return st, nil
 }
 
@@ -96,7 +105,7 @@ func (s *Store) DisableTOTP(ctx context.Context, userID, keepSessionID string, a
 	})
 }
 
-// ResetMFA removes every second factor of the user and their open challenges, and ends every session
+// ResetMFA removes every second factor of the user, their passkeys and their open challenges, and ends every session
 // of the user (reason models.ReasonMFAReset), in one transaction. It returns the revocations inserted,
 // or models.ErrNotFound for an unknown user.
 func (s *Store) ResetMFA(ctx context.Context, userID string, at, denyUntil time.Time) ([]models.Revocation, error) {
@@ -105,7 +114,13 @@ func (s *Store) ResetMFA(ctx context.Context, userID string, at, denyUntil time.
 		if err := s.forUpdate(tx).Select("id").Where("id = ?", userID).Take(&u).Error; err != nil {
 			return translate("lock user", err)
 		}
-		return deleteFactors(tx, userID)
+		if err := deleteFactors(tx, userID); err != nil {
+			return err
+		}
+		if err := tx.Where("user_id = ?", userID).Delete(&models.Passkey{}).Error; err != nil {
+			return translate("delete passkeys", err)
+		}
+		return nil
 	})
 }
 

@@ -45,20 +45,13 @@ func (s *Store) TakeChallenge(ctx context.Context, idHash []byte) (*models.WebAu
 // Passkeys lists the user's passkeys, oldest first.
 func (s *Store) Passkeys(ctx context.Context, userID string) ([]models.Passkey, error) {
 	list := []models.Passkey{}
-	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("created_at, id").Find(&list).Error
+	err := s.read(ctx, func(db *gorm.DB) error {
+		return db.Where("user_id = ?", userID).Order("created_at, id").Find(&list).Error
+	})
 	if err != nil {
 		return nil, translate("list passkeys", err)
 	}
 	return list, nil
-}
-
-// CountPasskeys returns how many passkeys the user holds.
-func (s *Store) CountPasskeys(ctx context.Context, userID string) (int64, error) {
-	var n int64
-	if err := s.db.WithContext(ctx).Model(&models.Passkey{}).Where("user_id = ?", userID).Count(&n).Error; err != nil {
-		return 0, translate("count passkeys", err)
-	}
-	return n, nil
 }
 
 // PasskeyByCredentialID returns the passkey with that credential id, with its owner in User
@@ -70,11 +63,13 @@ func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) 
 		UserRole     models.Role
 		UserDisabled bool
 	}
-	err := s.db.WithContext(ctx).Table("passkeys").
-		Select("passkeys.*, users.email AS user_email, users.role AS user_role, users.disabled AS user_disabled").
-		Joins("JOIN users ON users.id = passkeys.user_id").
-		Where("passkeys.credential_id = ?", credentialID).
-		Take(&row).Error
+	err := s.read(ctx, func(db *gorm.DB) error {
+		return db.Table("passkeys").
+			Select("passkeys.*, users.email AS user_email, users.role AS user_role, users.disabled AS user_disabled").
+			Joins("JOIN users ON users.id = passkeys.user_id").
+			Where("passkeys.credential_id = ?", credentialID).
+			Take(&row).Error
+	})
 	if err != nil {
 		return nil, translate("passkey by credential id", err)
 	}

@@ -54,8 +54,8 @@ func TestPasskeys(t *testing.T) {
 		if list, err := s.Passkeys(ctx, bob.ID); err != nil || list == nil || len(list) != 0 {
 			t.Fatalf("Passkeys(bob) = %#v, %v; want an empty, non-nil list", list, err)
 		}
-		if n, err := s.CountPasskeys(ctx, alice.ID); err != nil || n != 2 {
-			t.Fatalf("CountPasskeys(alice) = %d, %v; want 2", n, err)
+		if st, err := s.MFAState(ctx, alice.ID); err != nil || st.Passkeys != 2 {
+			t.Fatalf("MFAState(alice).Passkeys = %d, %v; want 2", st.Passkeys, err)
 		}
 
 		p, err := s.PasskeyByCredentialID(ctx, []byte("cred-2"))
