@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ import (
 // server is the real server (internal/app, as `server serve` builds it) on 127.0.0.1 at a random
 // port, serving the example SPA, with a settable clock.
 type server struct {
-	url       string           // http://127.0.0.1:PORT, also its CLIENT_URL
+	url       string           // http://127.0.0.1:PORT (or http://localhost:PORT), also its CLIENT_URL
 	clock     *clocktest.Clock // the clock of tokens and sessions; Advance it to expire tokens
 	watch     *watch           // what the server answered to foreign origins; held refreshes
 	accessTTL time.Duration
@@ -50,11 +51,18 @@ func baseEnv(t *testing.T) map[string]string {
 // log is shown when the test fails.
 func startServer(t *testing.T, env map[string]string) *server {
 	t.Helper()
+	return startServerAt(t, "127.0.0.1", env)
+}
+
+// startServerAt is startServer with the server's URL (and CLIENT_URL) naming host, 127.0.0.1 or
+// localhost; it always listens on 127.0.0.1. Passkeys need localhost: an RP ID is a domain name.
+func startServerAt(t *testing.T, host string, env map[string]string) *server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen on 127.0.0.1:0: %v", err)
 	}
-	url := "http://" + ln.Addr().String()
+	url := "http://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	all := baseEnv(t)
 	all["CLIENT_URL"] = url
 	maps.Copy(all, env)

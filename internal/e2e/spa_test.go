@@ -12,11 +12,12 @@ import (
 const testPassword = "violet-Lantern-harbor-42"
 
 // expiredThenRefreshed are the calls of the account screen's "Reload" once the access token has
-// expired: three refused calls, ONE refresh shared by them, and the three calls again.
+// expired: four refused calls, ONE refresh shared by them, and the four calls again.
 var expiredThenRefreshed = []string{
 	"GET /api/me → 401 TOKEN_EXPIRED", "GET /api/profile → 401 TOKEN_EXPIRED", "GET /api/auth/sessions → 401 TOKEN_EXPIRED",
+	"GET /api/auth/passkeys → 401 TOKEN_EXPIRED",
 	"POST /api/auth/refresh → 200",
-	"GET /api/me → 200", "GET /api/profile → 200", "GET /api/auth/sessions → 200",
+	"GET /api/me → 200", "GET /api/profile → 200", "GET /api/auth/sessions → 200", "GET /api/auth/passkeys → 200",
 }
 
 // register creates an account through the SPA's form, which then signs in with it.
@@ -58,7 +59,7 @@ func TestSignInRefreshReloadLogout(t *testing.T) {
 	before := len(tb.activity())
 	s.clock.Advance(s.accessTTL + 1)
 	tb.click(`[data-test="reload"]`)
-	if lines := tb.waitActivity(before + 7)[before:]; !sameLines(lines, expiredThenRefreshed) {
+	if lines := tb.waitActivity(before + len(expiredThenRefreshed))[before:]; !sameLines(lines, expiredThenRefreshed) {
 		t.Errorf("after the access token expired, the calls were\n%s\nwant (in any order)\n%s",
 			strings.Join(lines, "\n"), strings.Join(expiredThenRefreshed, "\n"))
 	}
@@ -116,7 +117,7 @@ func TestTwoTabsRefreshAtOnce(t *testing.T) {
 		t.Errorf("racing refreshes got different refresh tokens; want the same one for both tabs")
 	}
 	for i, tb := range tabs {
-		if lines := tb.waitActivity(before[i] + 7)[before[i]:]; !sameLines(lines, expiredThenRefreshed) {
+		if lines := tb.waitActivity(before[i] + len(expiredThenRefreshed))[before[i]:]; !sameLines(lines, expiredThenRefreshed) {
 			t.Errorf("tab %d: after the access token expired, the calls were\n%s\nwant (in any order)\n%s",
 				i+1, strings.Join(lines, "\n"), strings.Join(expiredThenRefreshed, "\n"))
 		}

@@ -149,6 +149,42 @@ export async function verifyMFA(mfaToken, field, value) {
   return data;
 }
 
+// passkeysSupported reports whether this browser can run the passkey ceremonies the way this app
+// does: WebAuthn with the JSON helpers (parseCreationOptionsFromJSON, parseRequestOptionsFromJSON
+// and toJSON), which take the server's options and give back the credential as they are.
+export function passkeysSupported() {
+  return typeof PublicKeyCredential === "function" &&
+    typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function" &&
+    typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function";
+}
+
+// passkeyLogin signs in with a passkey, username-less: the browser offers the passkeys it holds for
+// this site and the user picks one (and unlocks it with a PIN or biometric). With email, only that
+// account's passkeys are accepted. The session starts as after a password login.
+export async function passkeyLogin(email) {
+  const { challengeId, options } = await api("/api/auth/passkeys/login/options", {
+    method: "POST", body: email ? { email } : {}, auth: false,
+  });
+  const credential = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+  const data = await api("/api/auth/passkeys/login", {
+    method: "POST", body: { challengeId, credential: credential.toJSON() }, auth: false,
+  });
+  startSession(data.accessToken);
+  tabs?.postMessage("signed-in");
+  return data;
+}
+
+// addPasskey creates a passkey for the signed-in user on this device and registers it under name
+// ("" lets the server name it). It returns the new passkey {id, name, createdAt, lastUsedAt}.
+export async function addPasskey(name) {
+  const { challengeId, options } = await api("/api/auth/passkeys/register/options", { method: "POST" });
+  const credential = await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) });
+  const { passkey } = await api("/api/auth/passkeys/register", {
+    method: "POST", body: { challengeId, credential: credential.toJSON(), name },
+  });
+  return passkey;
+}
+
 // logout ends this session on the server (named by the cookie and the bearer token; the server
 // never refuses a stale one) and forgets the access token whatever the answer.
 export async function logout() {

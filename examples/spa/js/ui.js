@@ -58,12 +58,13 @@ export function notice(text) {
   box.hidden = false;
 }
 
-// form builds a form of labelled inputs. On submit it disables itself, calls onSubmit with the
-// values by name, empties itself when onSubmit succeeds, and shows whatever onSubmit throws
-// (prefixed with the submit button's label, so the error says what failed).
+// form builds a form of labelled inputs, each required unless its field says optional. On submit
+// it disables itself, calls onSubmit with the values by name, empties itself when onSubmit
+// succeeds, and shows whatever onSubmit throws (prefixed with the submit button's label, so the
+// error says what failed).
 export function form({ name, fields, submit, onSubmit }) {
   const inputs = fields.map((f) =>
-    h("label", {}, f.label, h("input", { name: f.name, type: f.type ?? "text", autocomplete: f.autocomplete, required: true })),
+    h("label", {}, f.label, h("input", { name: f.name, type: f.type ?? "text", autocomplete: f.autocomplete, required: !f.optional })),
   );
   const button = h("button", { type: "submit", class: "primary" }, submit);
   const el = h("form", { "data-form": name }, inputs, button);
@@ -82,6 +83,16 @@ export function form({ name, fields, submit, onSubmit }) {
     }
   });
   return el;
+}
+
+// run calls an action from a button and shows what it throws.
+export async function run(action) {
+  showError(null);
+  try {
+    await action();
+  } catch (err) {
+    showError(err);
+  }
 }
 
 // when formats an ISO time for people, in their locale.

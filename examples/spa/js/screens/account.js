@@ -1,17 +1,19 @@
 // The signed-in home screen: who you are (GET /api/me), the protected example route
 // (GET /api/profile), your sessions (GET /api/auth/sessions), each of which can be ended, a
-// password change (POST /api/auth/password) and the second factor (mfa.js).
+// password change (POST /api/auth/password), the second factor (mfa.js), and your passkeys
+// (GET /api/auth/passkeys), which you can add on this device and delete.
 
-import { api, logout } from "../api.js";
-import { form, h, mount, notice, showError, when } from "../ui.js";
+import { addPasskey, api, logout, passkeysSupported } from "../api.js";
+import { form, h, mount, notice, run, showError, when } from "../ui.js";
 import { secondFactorCard } from "./mfa.js";
 
-// accountScreen mounts the account view and loads its three parts at once: when the access token
-// has expired, the three calls share one refresh.
+// accountScreen mounts the account view and loads its four parts at once: when the access token
+// has expired, the four calls share one refresh.
 export async function accountScreen() {
   const me = h("dl", { "data-test": "me" });
   const profile = h("dl", { "data-test": "profile" });
   const sessions = h("tbody", { "data-test": "sessions" });
+  const passkeys = h("tbody", { "data-test": "passkeys" });
 
   async function load() {
     const results = await Promise.allSettled([
@@ -21,6 +23,7 @@ export async function accountScreen() {
       }),
       api("/api/profile").then((p) => fill(profile, [["Message", p.message], ["User id", p.userId, "profile-user-id"]])),
       api("/api/auth/sessions").then(({ sessions: list }) => sessions.replaceChildren(...list.map((s) => sessionRow(s, load)))),
+      api("/api/auth/passkeys").then(({ passkeys: list }) => passkeys.replaceChildren(...list.map((p) => passkeyRow(p, load)))),
     ]);
     const failed = results.find((r) => r.status === "rejected");
     if (failed) showError(failed.reason);
@@ -59,8 +62,41 @@ export async function accountScreen() {
       }),
     ),
     secondFactorCard(load),
+    h("section", { class: "card wide" },
+      h("h2", {}, "Your passkeys"),
+      h("p", { class: "muted" }, "A passkey signs you in without a password: your device keeps it and unlocks it with your PIN, fingerprint or face."),
+      h("table", {},
+        h("thead", {}, h("tr", {}, ["Name", "Added", "Last used", ""].map((t) => h("th", {}, t)))),
+        passkeys,
+      ),
+      passkeysSupported()
+        ? form({
+          name: "add-passkey",
+          fields: [{ name: "name", label: "Name (optional, e.g. “Work laptop”)", optional: true, autocomplete: "off" }],
+          submit: "Add a passkey",
+          onSubmit: async ({ name }) => {
+            await addPasskey(name);
+            await load();
+          },
+        })
+        : h("p", { class: "muted" }, "This browser cannot create passkeys."),
+    ),
   );
   await load();
+}
+
+// passkeyRow is one passkey with its "Delete" button.
+function passkeyRow(p, reload) {
+  const remove = async () => {
+    await api(`/api/auth/passkeys/${encodeURIComponent(p.id)}`, { method: "DELETE" });
+    await reload();
+  };
+  return h("tr", { "data-passkey-id": p.id },
+    h("td", { "data-test": "passkey-name" }, p.name),
+    h("td", {}, when(p.createdAt)),
+    h("td", { "data-test": "passkey-last-used" }, when(p.lastUsedAt)),
+    h("td", {}, h("button", { type: "button", class: "danger", "data-test": "delete-passkey", onclick: () => run(remove) }, "Delete")),
+  );
 }
 
 // fill replaces a definition list's rows; a row may name a data-test hook for its value.
@@ -88,14 +124,4 @@ function sessionRow(s, reload) {
 async function logoutEverywhere() {
   await api("/api/auth/logout-all", { method: "POST" });
   await logout();
-}
-
-// run calls an action from a button and shows what it throws.
-async function run(action) {
-  showError(null);
-  try {
-    await action();
-  } catch (err) {
-    showError(err);
-  }
 }

@@ -1,8 +1,9 @@
-// The signed-out home screen: sign in, or create an account (and sign in with it). An account
-// with a second factor is asked for it after its password (POST /api/auth/mfa/verify).
+// The signed-out home screen: sign in with a password or a passkey, or create an account (and
+// sign in with it). An account with a second factor is asked for it after its password
+// (POST /api/auth/mfa/verify), or may sign in with a passkey instead.
 
-import { login, register, verifyMFA } from "../api.js";
-import { form, h, mount } from "../ui.js";
+import { login, passkeyLogin, passkeysSupported, register, verifyMFA } from "../api.js";
+import { form, h, mount, run } from "../ui.js";
 
 const emailField = { name: "email", label: "Email", type: "email", autocomplete: "username" };
 
@@ -36,6 +37,11 @@ function secondStepScreen({ mfaToken, methods }) {
         onSubmit: ({ recoveryCode }) => verifyMFA(mfaToken, "recoveryCode", recoveryCode),
       }),
     ),
+    methods.includes("passkey") && passkeysSupported() && h("section", { class: "card" },
+      h("h2", {}, "Have a passkey?"),
+      h("p", { class: "muted" }, "A passkey is a complete sign-in on its own: no password, no code."),
+      h("button", { type: "button", class: "primary", "data-test": "mfa-passkey-login", onclick: () => run(() => passkeyLogin()) }, "Sign in with a passkey instead"),
+    ),
     h("p", {}, h("a", { href: "/", "data-link": true }, "Start again")),
   );
 }
@@ -51,6 +57,13 @@ export function signinScreen() {
         submit: "Sign in",
         onSubmit: ({ email, password }) => signIn(email, password),
       }),
+    ),
+    h("section", { class: "card" },
+      h("h2", {}, "Sign in with a passkey"),
+      h("p", { class: "muted" }, "No email, no password: your browser offers the passkeys it keeps for this site."),
+      passkeysSupported()
+        ? h("button", { type: "button", class: "primary", "data-test": "passkey-login", onclick: () => run(() => passkeyLogin()) }, "Sign in with a passkey")
+        : h("p", { class: "muted" }, "This browser cannot use passkeys."),
     ),
     h("section", { class: "card" },
       h("h2", {}, "Create an account"),
