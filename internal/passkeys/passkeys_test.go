@@ -45,23 +45,29 @@ func eachBackend(t *testing.T, fn func(t *testing.T, b storetest.Backend)) {
 func newFixture(t *testing.T, b storetest.Backend) *fixture {
 	t.Helper()
 	st := b.Open(t)
-	f := &fixture{
-		store: st,
-		clock: clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
-		alice: models.User{ID: uuid.NewString(), Email: "alice@example.com", PasswordHash: "x", Role: models.RoleUser},
-		bob:   models.User{ID: uuid.NewString(), Email: "bob@example.com", PasswordHash: "x", Role: models.RoleUser},
-	}
-	for _, u := range []*models.User{&f.alice, &f.bob} {
-		if err := st.CreateUser(context.Background(), u); err != nil {
-			t.Fatalf("CreateUser(%s): %v", u.Email, err)
-		}
-	}
+	f := &fixture{store: st, clock: clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	svc, err := passkeys.New(passkeys.Config{RPID: testRPID, RPName: "Example", Origins: []string{testOrigin}}, st, f.clock.Now)
 	if err != nil {
 		t.Fatalf("passkeys.New: %v", err)
 	}
 	f.svc = svc
-	return f
+	return f.withNewUsers(t)
+}
+
+// withNewUsers returns f with a fresh alice and bob in its store: table tests share one store
+// (creating a database per case is slow) and keep their cases apart by user.
+func (f *fixture) withNewUsers(t *testing.T) *fixture {
+	t.Helper()
+	g := *f
+	tag := uuid.NewString()[:8]
+	g.alice = models.User{ID: uuid.NewString(), Email: "alice-" + tag + "@example.com", PasswordHash: "x", Role: models.RoleUser}
+	g.bob = models.User{ID: uuid.NewString(), Email: "bob-" + tag + "@example.com", PasswordHash: "x", Role: models.RoleUser}
+	for _, u := range []*models.User{&g.alice, &g.bob} {
+		if err := f.store.CreateUser(context.Background(), u); err != nil {
+			t.Fatalf("CreateUser(%s): %v", u.Email, err)
+		}
+	}
+	return &g
 }
 
 func toJSON(t *testing.T, v any) []byte {
@@ -288,9 +294,10 @@ func TestRegistrationRefused(t *testing.T) {
 		}},
 	}
 	eachBackend(t, func(t *testing.T, b storetest.Backend) {
+		base := newFixture(t, b)
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				f := newFixture(t, b)
+				f := base.withNewUsers(t)
 				u, id, cred := tt.tamper(t, f, passkeytest.New(t, testOrigin))
 				p, err := f.svc.FinishRegistration(ctx, u.ID, id, cred, "")
 				if !errors.Is(err, passkeys.ErrInvalidRegistration) || !strings.Contains(err.Error(), tt.reason) {
@@ -428,9 +435,10 @@ func TestLoginRefused(t *testing.T) {
 		}},
 	}
 	eachBackend(t, func(t *testing.T, b storetest.Backend) {
+		base := newFixture(t, b)
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				f := newFixture(t, b)
+				f := base.withNewUsers(t)
 				a, _ := f.register(t, f.alice)
 				id, cred := tt.attempt(t, f, a)
 				p, err := f.svc.FinishLogin(ctx, id, cred)
