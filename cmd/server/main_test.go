@@ -594,6 +594,13 @@ func TestRunConfigErrors(t *testing.T) {
 			want: []string{"JWT_ACCESS_SECRET", "JWT_REFRESH_SECRET", "JWT_ALGORITHM", "BCRYPT_COST"},
 		},
 		{
+			name: "passkey settings browsers would refuse",
+			env: map[string]string{"JWT_ACCESS_SECRET": testAccessSecret, "JWT_REFRESH_SECRET": testRefreshSecret,
+				"WEBAUTHN_RP_ID": "127.0.0.1", "WEBAUTHN_ORIGINS": "http://app.example.com",
+				"DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "never.db")},
+			want: []string{"WEBAUTHN_RP_ID", "WEBAUTHN_ORIGINS"},
+		},
+		{
 			name: "no secrets without -dev",
 			env:  map[string]string{"DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "never.db")},
 			want: []string{"JWT_ACCESS_SECRET", "JWT_REFRESH_SECRET"},
