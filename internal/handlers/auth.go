@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -181,27 +182,34 @@ type sessionJSON struct {
 	Current    bool      `json:"current"`
 }
 
-// handleSessions serves GET /api/auth/sessions.
-func handleSessions(svc *auth.Service) gin.HandlerFunc {
+func newSessionJSON(s auth.SessionView) sessionJSON {
+	return sessionJSON{ID: s.ID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt, UserAgent: s.UserAgent, IP: s.IP, Current: s.Current}
+}
+
+// handleOwnList serves the list of something of the caller's (GET /api/auth/sessions,
+// GET /api/auth/passkeys): list reads it, view turns each item into its JSON, and the answer is
+// {member: [...]}, never cached.
+func handleOwnList[T, J any](member string, list func(context.Context, auth.Principal) ([]T, error), view func(T) J) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		list, err := svc.Sessions(c.Request.Context(), *middleware.PrincipalFrom(c))
+		items, err := list(c.Request.Context(), *middleware.PrincipalFrom(c))
 		if err != nil {
 			middleware.Fail(c, err)
 			return
 		}
-		out := make([]sessionJSON, len(list))
-		for i, s := range list {
-			out[i] = sessionJSON{ID: s.ID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt, UserAgent: s.UserAgent, IP: s.IP, Current: s.Current}
+		out := make([]J, len(items))
+		for i, item := range items {
+			out[i] = view(item)
 		}
 		noStore(c)
-		c.JSON(http.StatusOK, gin.H{"sessions": out})
+		c.JSON(http.StatusOK, gin.H{member: out})
 	}
 }
 
-// handleEndSession serves DELETE /api/auth/sessions/:id.
-func handleEndSession(svc *auth.Service) gin.HandlerFunc {
+// handleOwnDelete serves the deletion of one thing of the caller's named by :id
+// (DELETE /api/auth/sessions/:id, DELETE /api/auth/passkeys/:id): 204, or what del fails with.
+func handleOwnDelete(del func(context.Context, auth.Principal, string, auth.Client) error) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := svc.EndSession(c.Request.Context(), *middleware.PrincipalFrom(c), c.Param("id"), middleware.ClientOf(c)); err != nil {
+		if err := del(c.Request.Context(), *middleware.PrincipalFrom(c), c.Param("id"), middleware.ClientOf(c)); err != nil {
 			middleware.Fail(c, err)
 			return
 		}

@@ -39,7 +39,7 @@ type ceremonyResponse struct {
 
 // sendCeremony writes a ceremony's options; they hold a fresh challenge, so they are not cached.
 func sendCeremony(c *gin.Context, challengeID string, options any) {
-	c.Header("Cache-Control", "no-store")
+	noStore(c)
 	c.JSON(http.StatusOK, ceremonyResponse{ChallengeID: challengeID, Options: options})
 }
 
@@ -103,34 +103,6 @@ func handlePasskeyRegister(svc *auth.Service) gin.HandlerFunc {
 			return
 		}
 		c.JSON(http.StatusCreated, gin.H{"passkey": newPasskeyJSON(*p)})
-	}
-}
-
-// handlePasskeys serves GET /api/auth/passkeys.
-func handlePasskeys(svc *auth.Service) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		list, err := svc.Passkeys(c.Request.Context(), *middleware.PrincipalFrom(c))
-		if err != nil {
-			middleware.Fail(c, err)
-			return
-		}
-		out := make([]passkeyJSON, len(list))
-		for i, p := range list {
-			out[i] = newPasskeyJSON(p)
-		}
-		c.Header("Cache-Control", "no-store")
-		c.JSON(http.StatusOK, gin.H{"passkeys": out})
-	}
-}
-
-// handleDeletePasskey serves DELETE /api/auth/passkeys/:id.
-func handleDeletePasskey(svc *auth.Service) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if err := svc.DeletePasskey(c.Request.Context(), *middleware.PrincipalFrom(c), c.Param("id"), middleware.ClientOf(c)); err != nil {
-			middleware.Fail(c, err)
-			return
-		}
-		c.Status(http.StatusNoContent)
 	}
 }
 
