@@ -39,11 +39,12 @@ func (tb *tab) submit(form string, values map[string]string) {
 	tb.click(`form[data-form="` + form + `"] button[type=submit]`)
 }
 
-// waitSignedIn waits until the account screen shows email (GET /api/me answered).
+// waitSignedIn waits until the account screen shows email and all its calls have answered.
 func (tb *tab) waitSignedIn(email string) {
 	tb.t.Helper()
-	tb.waitFor("the account screen shows "+email,
-		`document.querySelector('[data-test="me-email"]')?.textContent === `+jsString(email))
+	tb.waitFor("the account screen shows "+email+" and has loaded",
+		`document.querySelector('[data-test="me-email"]')?.textContent === `+jsString(email)+
+			` && document.getElementById("view").dataset.loading === "false"`)
 }
 
 // waitSignedOut waits until the sign-in form is shown.

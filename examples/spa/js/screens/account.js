@@ -15,7 +15,11 @@ export async function accountScreen() {
   const sessions = h("tbody", { "data-test": "sessions" });
   const passkeys = h("tbody", { "data-test": "passkeys" });
 
+  // load marks the view busy (data-loading) until every call has answered, so a test (or a
+  // spinner) can tell a settled screen from one still loading.
   async function load() {
+    const view = document.getElementById("view");
+    view.dataset.loading = "true";
     const results = await Promise.allSettled([
       api("/api/me").then(({ user }) => {
         document.getElementById("whoami").textContent = `${user.email} (${user.role})`;
@@ -25,6 +29,7 @@ export async function accountScreen() {
       api("/api/auth/sessions").then(({ sessions: list }) => sessions.replaceChildren(...list.map((s) => sessionRow(s, load)))),
       api("/api/auth/passkeys").then(({ passkeys: list }) => passkeys.replaceChildren(...list.map((p) => passkeyRow(p, load)))),
     ]);
+    view.dataset.loading = "false";
     const failed = results.find((r) => r.status === "rejected");
     if (failed) showError(failed.reason);
   }
