@@ -29,7 +29,8 @@ type server struct {
 	clock     *clocktest.Clock // the clock of tokens and sessions; Advance it to expire tokens
 	watch     *watch           // what the server answered to foreign origins; held refreshes
 	accessTTL time.Duration
-	stop      func() // closes the listener and every idle connection: the server is gone
+	stop      func()   // closes the listener and every idle connection: the server is gone
+	app       *app.App // its store, for checks of what the server recorded
 }
 
 // baseEnv is the environment every test server starts from: test secrets, cookies over plain
@@ -93,7 +94,7 @@ func startServerAt(t *testing.T, host string, env map[string]string) *server {
 			t.Logf("server log:\n%s", logs)
 		}
 	})
-	return &server{url: url, clock: clock, watch: w, accessTTL: cfg.AccessTTL, stop: hs.Close}
+	return &server{url: url, clock: clock, watch: w, accessTTL: cfg.AccessTTL, stop: hs.Close, app: a}
 }
 
 // uniqueEmail returns an email no other test uses.

@@ -81,7 +81,6 @@ export async function accountScreen() {
           submit: "Add a passkey",
           onSubmit: async ({ name }) => {
             await addPasskey(name);
-            document.querySelector('form[data-form="add-passkey"]').reset();
             await load();
           },
         })
