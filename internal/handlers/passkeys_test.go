@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -417,4 +418,63 @@ func TestTooManyPasskeys(t *testing.T) {
 	c := e.options("register options", "/api/auth/passkeys/register/options", s.access, nil)
 	rec := e.finish("/api/auth/passkeys/register", s.access, c.ChallengeID, passkeytest.New(t, passkeyOrigin).Create(t, c.Options), nil)
 	expect(t, "a passkey beyond the limit", rec, http.StatusConflict, "PASSKEY_LIMIT")
+}
+
+func TestPasskeysAndSecondFactor(t *testing.T) {
+	forEachBackend(t, withPasskeys, func(t *testing.T, e *testEnv) {
+		id := e.register("pat@example.com")
+		s := e.login("pat@example.com")
+		if st := e.mfaStatus(s.access); st["passkeys"] != float64(0) {
+			t.Fatalf("GET /api/auth/mfa before any passkey = %v, want passkeys 0", st)
+		}
+		a, _ := e.addPasskey(s, "")
+		e.addPasskey(s, "")
+		if st := e.mfaStatus(s.access); st["passkeys"] != float64(2) || st["totp"] != false {
+			t.Fatalf("GET /api/auth/mfa with two passkeys = %v, want passkeys 2, totp false", st)
+		}
+
+		// A passkey login is a complete multi-factor login.
+		rec := e.passkeyLogin(a)
+		expect(t, "passkey login", rec, http.StatusOK, "")
+		if got := amrOf(t, jsonBody(t, rec)["accessToken"].(string)); !slices.Equal(got, []string{"hwk", "user", "mfa"}) {
+			t.Errorf("amr after a passkey login = %q, want [hwk user mfa]", got)
+		}
+		passkeySession := e.verified("passkey login", rec)
+		if got := amrOf(t, e.rotate(t, "refresh a passkey session", passkeySession).access); !slices.Equal(got, []string{"hwk", "user", "mfa"}) {
+			t.Errorf("amr after refreshing a passkey session = %q, want [hwk user mfa]", got)
+		}
+
+		// With TOTP on, the password login's second step names the passkey as a way in.
+		e.enrol(s)
+		rec = e.do(req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": "pat@example.com", "password": testPassword}})
+		expect(t, "password login with TOTP on", rec, http.StatusOK, "")
+		if got := stringList(t, jsonBody(t, rec)["methods"]); !slices.Equal(got, []string{"totp", "recovery_code", "passkey"}) {
+			t.Errorf("methods of the second step = %q, want [totp recovery_code passkey]", got)
+		}
+		expect(t, "passkey login with TOTP on (no second step)", e.passkeyLogin(a), http.StatusOK, "")
+
+		// The admin reset removes the passkeys too, and ends the passkey sessions.
+		_, admin := e.adminLogin("root@example.com")
+		expect(t, "admin MFA reset", e.do(req{method: "DELETE", path: "/api/admin/users/" + id + "/mfa", bearer: admin.access}), http.StatusNoContent, "")
+		expect401(t, "a passkey session after the reset", e.refresh(passkeySession), "INVALID_REFRESH_TOKEN")
+		expect401(t, "the passkey after the reset", e.passkeyLogin(a), "INVALID_PASSKEY")
+		s = e.login("pat@example.com") // the password alone again
+		if st := e.mfaStatus(s.access); st["passkeys"] != float64(0) || st["totp"] != false {
+			t.Fatalf("GET /api/auth/mfa after the reset = %v, want no factor and no passkey", st)
+		}
+	})
+}
+
+func TestPasskeySatisfiesRequireMFAForAdmin(t *testing.T) {
+	e := newEnv(t, func(c *envConfig) {
+		withPasskeys(c)
+		c.RequireMFAForAdmin = true
+	})
+	e.makeAdmin("root@example.com")
+	root := e.login("root@example.com")
+	expect(t, "an admin route after a password login", e.do(req{method: "GET", path: "/api/admin", bearer: root.access}), http.StatusForbidden, "MFA_REQUIRED")
+	a, _ := e.addPasskey(root, "")
+	rec := e.passkeyLogin(a)
+	expect(t, "admin passkey login", rec, http.StatusOK, "")
+	expect(t, "an admin route after a passkey login", e.do(req{method: "GET", path: "/api/admin", bearer: jsonBody(t, rec)["accessToken"].(string)}), http.StatusOK, "")
 }
