@@ -85,6 +85,13 @@ func noStore(c *gin.Context) {
 	c.Header("Pragma", "no-cache")
 }
 
+// sendLogin writes the answer of a completed login (password, second step or passkey): the
+// tokens, the cookies and the user.
+func sendLogin(c *gin.Context, cookies cookieSettings, out *auth.Issued) {
+	u := newUserJSON(out.User)
+	sendTokens(c, cookies, out, tokenResponse{User: &u})
+}
+
 // handleLogin serves POST /api/auth/login. The refresh token goes only into the HttpOnly cookie.
 func handleLogin(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -101,8 +108,7 @@ func handleLogin(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc {
 			sendChallenge(c, out.Challenge)
 			return
 		}
-		u := newUserJSON(out.User)
-		sendTokens(c, cookies, out, tokenResponse{User: &u})
+		sendLogin(c, cookies, out)
 	}
 }
 

@@ -188,8 +188,7 @@ func handleVerifyMFA(svc *auth.Service, cookies cookieSettings) gin.HandlerFunc 
 			middleware.Fail(c, err)
 			return
 		}
-		u := newUserJSON(out.User)
-		sendTokens(c, cookies, out, tokenResponse{User: &u})
+		sendLogin(c, cookies, out)
 	}
 }
 

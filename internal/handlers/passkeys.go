@@ -141,7 +141,6 @@ func handlePasskeyLogin(svc *auth.Service, cookies cookieSettings) gin.HandlerFu
 			middleware.Fail(c, err)
 			return
 		}
-		u := newUserJSON(out.User)
-		sendTokens(c, cookies, out, tokenResponse{User: &u})
+		sendLogin(c, cookies, out)
 	}
 }
