@@ -57,14 +57,17 @@ type Composer struct {
 
 // NewComposer returns a Composer whose links start with appURL (an absolute http or https URL,
 // without query or fragment; a path is kept) and whose mails come from from ("Name <addr>" or
-// "addr"). It fails when either is malformed.
+// "addr"). from may be empty for a Composer that only makes links (ResetLink). It fails when
+// either is malformed.
 func NewComposer(appURL, from string) (*Composer, error) {
 	u, err := CheckAppURL(appURL)
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckFrom(from); err != nil {
-		return nil, err
+	if from != "" {
+		if err := CheckFrom(from); err != nil {
+			return nil, err
+		}
 	}
 	return &Composer{appURL: u, from: from}, nil
 }
@@ -100,6 +103,10 @@ func CheckFrom(from string) error {
 func (c *Composer) link(path, token string) string {
 	return c.appURL + path + "#token=" + url.QueryEscape(token)
 }
+
+// ResetLink is the password-reset page's link for token, for an operator to hand over by other
+// means than mail.
+func (c *Composer) ResetLink(token string) string { return c.link(resetPath, token) }
 
 // VerifyEmail is the mail that confirms a new account's address; the link lives for ttl.
 func (c *Composer) VerifyEmail(userID, to, token string, ttl time.Duration) Message {

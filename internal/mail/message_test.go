@@ -86,7 +86,6 @@ func TestNewComposerErrors(t *testing.T) {
 		{"https://app.example.com/#/", "a@example.com", "query or fragment"},
 		{"https://app.example.com/?", "a@example.com", "query or fragment"},
 		{"https://u:p@app.example.com", "a@example.com", "user name"},
-		{"https://app.example.com", "", "not an address"},
 		{"https://app.example.com", "Example", "not an address"},
 		{"https://app.example.com", "a@example.com, b@example.com", "not an address"},
 		{"https://app.example.com", "Example <no-reply>", "not an address"},
@@ -96,6 +95,16 @@ func TestNewComposerErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("NewComposer(%q, %q) error %v, want one containing %q", tt.appURL, tt.from, err, tt.want)
 		}
+	}
+}
+
+func TestResetLinkWithoutSender(t *testing.T) {
+	c, err := NewComposer("https://app.example.com/", "")
+	if err != nil {
+		t.Fatalf("NewComposer without a sender = %v, want a link maker", err)
+	}
+	if got := c.ResetLink("abc"); got != "https://app.example.com/reset-password#token=abc" {
+		t.Errorf("ResetLink = %q", got)
 	}
 }
 
