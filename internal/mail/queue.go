@@ -161,6 +161,14 @@ func (q *Queue) Run(ctx context.Context) {
 	}
 }
 
+// Pending returns how many mails are accepted and not finished: queued, being sent or waiting to
+// be retried.
+func (q *Queue) Pending() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pending
+}
+
 // Wait blocks until Run has returned.
 func (q *Queue) Wait() { <-q.done }
 

@@ -175,6 +175,9 @@ func TestQueueFullDropsWithoutBlocking(t *testing.T) {
 	if c.get(mail.Dropped) != 3 {
 		t.Errorf("dropped = %d, want 3", c.get(mail.Dropped))
 	}
+	if n := q.Pending(); n != 3 {
+		t.Errorf("Pending() with a stalled server = %d, want 3", n)
+	}
 	close(hold)
 	seen := map[string]bool{}
 	for range 3 {
@@ -188,6 +191,9 @@ func TestQueueFullDropsWithoutBlocking(t *testing.T) {
 		t.Errorf("delivered %v, want the three accepted mails", seen)
 	}
 	waitFor(t, func() bool { return c.get(mail.Sent) == 3 }, "three deliveries to be counted")
+	if n := q.Pending(); n != 0 {
+		t.Errorf("Pending() after every delivery = %d, want 0", n)
+	}
 	if !q.Enqueue(t.Context(), comp.VerifyEmail("u", "f@example.org", "tokz", time.Hour)) {
 		t.Error("Enqueue = false once the queue had room again")
 	}
