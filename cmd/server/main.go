@@ -35,6 +35,7 @@ const (
   server user delete --email E               delete a user and end all their sessions
   server user reset-mfa --email E            remove every second factor of a user and end all their sessions
   server user list [--q PREFIX]              list users
+  server user reset-link --email E           print a password-reset link (needs APP_URL), for operators without mail
   (the user commands refuse to run when DATABASE_URL is empty and data/auth.db does not exist
   in the current folder: run them where the server runs, or set DATABASE_URL)`
 	keysUsage    = `  server keys generate --alg A [--out DIR]   write a PEM key pair named after its kid`

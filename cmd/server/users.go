@@ -77,6 +77,13 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		return nil
 	case "list":
 		return listUsers(ctx, svc, *prefix, stdout)
+	case "reset-link":
+		link, err := svc.ResetLink(ctx, *email, cli)
+		if err != nil {
+			return describeCLIError(err)
+		}
+		fmt.Fprintln(stdout, link)
+		return nil
 	}
 	u, err := svc.UserByEmail(ctx, *email)
 	if err != nil {
@@ -163,6 +170,10 @@ func describeCLIError(err error) error {
 		return errors.New("no user with that email")
 	case errors.Is(err, models.ErrLastAdmin):
 		return errors.New("refused: that would leave no enabled admin")
+	case errors.Is(err, auth.ErrAccountDisabled):
+		return errors.New("refused: the account is disabled (enable it first)")
+	case errors.Is(err, auth.ErrNoAppURL):
+		return errors.New("APP_URL is not set: set it to your app's URL (the link leads to its /reset-password page)")
 	}
 	return err
 }

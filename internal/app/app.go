@@ -25,6 +25,7 @@ import (
 	"github.com/authserver/authserver/internal/auth"
 	"github.com/authserver/authserver/internal/config"
 	"github.com/authserver/authserver/internal/handlers"
+	"github.com/authserver/authserver/internal/mail"
 	"github.com/authserver/authserver/internal/metrics"
 	"github.com/authserver/authserver/internal/mfa"
 	"github.com/authserver/authserver/internal/passkeys"
@@ -52,6 +53,8 @@ type Overrides struct {
 	Redis *redis.Client
 	// RateLimitPrefix starts every rate-limit counter's key; "" = "ratelimit".
 	RateLimitPrefix string
+	// Mail tunes the mail queue and the SMTP client (tests: a short first retry, the test server's CA).
+	Mail MailOverrides
 }
 
 // App is the assembled server. Its parts are exported for the command line and the tests.
@@ -67,10 +70,12 @@ type App struct {
 	Limits   *ratelimit.Limits
 	Auth     *auth.Service
 	Passkeys *passkeys.Service // nil when no WebAuthn relying party is configured
+	Mail     *mail.Queue // nil when the server sends no mail
 
-	log     *slog.Logger
-	closers []func() error     // what New opened, closed last-opened first
-	stop    context.CancelFunc // ends the background work; nil when none runs
+	log      *slog.Logger
+	closers  []func() error     // what New opened, closed last-opened first
+	stop     context.CancelFunc // ends the background work; nil when none runs
+	mailStop context.CancelFunc // ends the mail queue; nil when none runs
 }
 
 // New opens the database (applying pending migrations) and Redis unless o provides them, and
@@ -148,13 +153,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Overrides) 
 	if o.AuthStore != nil {
 		authStore = o.AuthStore
 	}
+	letters, err := a.newMail(o.Mail)
+	if err != nil {
+		return nil, err
+	}
+	var outbox auth.Outbox
+	if a.Mail != nil {
+		outbox = a.Mail
+	}
 	a.Auth = auth.New(auth.Deps{
 		Store: authStore, Tokens: a.Tokens, Hasher: hasher, Revoker: a.Revoker, Audit: a.Audit,
-		Guard: a.Limits.LoginGuard(), Sealer: sealer, Passkeys: a.Passkeys, Log: log, Now: now,
+		Guard: a.Limits.LoginGuard(), Sealer: sealer, Passkeys: a.Passkeys, Log: log, Now: now, Letters: letters, Outbox: outbox,
 		Settings: auth.Settings{
 			AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, ReuseGrace: cfg.ReuseGrace, IdleTimeout: cfg.IdleTimeout,
 			MaxLifetime: cfg.MaxLifetime, Leeway: cfg.Leeway, PasswordMinLength: cfg.PasswordMinLength,
 			AllowRegistration: cfg.AllowRegistration, Fingerprint: cfg.TokenFingerprint, TOTPIssuer: cfg.Issuer,
+			Email: auth.EmailSettings{
+				VerifyTTL: cfg.Mail.EmailTokenTTL, ResetTTL: cfg.Mail.PasswordResetTTL,
+				ResendInterval: cfg.Mail.ResendInterval, RequireVerified: cfg.Mail.RequireVerified,
+			},
 		},
 	})
 	return a, nil
@@ -205,14 +222,14 @@ func (a *App) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Start runs the audit writer until Stop. The command line and the tests need nothing more.
+// Start runs the audit writer and the mail queue until Stop. The command line and the tests need nothing more.
 func (a *App) Start(ctx context.Context) {
 	_ = a.start(ctx, false) // fails only when loading revocations, which it does not do
 }
 
 // StartServing runs what serve needs in the background until Stop: the deny list, loaded with
 // every revocation in force and then kept in step with the database and the other instances,
-// and the audit writer. It fails only when the revocations cannot be loaded.
+// the audit writer and the mail queue. It fails only when the revocations cannot be loaded.
 func (a *App) StartServing(ctx context.Context) error {
 	return a.start(ctx, true)
 }
@@ -232,13 +249,27 @@ func (a *App) start(ctx context.Context, revocations bool) error {
 	}
 	a.stop = stop
 	go a.Audit.Run(bg)
+	if a.Mail != nil {
+		mctx, mailStop := context.WithCancel(context.WithoutCancel(ctx))
+		a.mailStop = mailStop
+		go a.Mail.Run(mctx)
+	}
 	return nil
 }
 
-// Stop ends the background work and returns once the queued audit events are written.
+// Stop ends the background work and returns once the queued mail is delivered (or given up
+// after the queue's drain time) and the queued audit events are written.
 func (a *App) Stop() {
 	if a.stop == nil {
 		return
+	}
+	// Mail requests still at work may queue mail and record events: let them finish, then let the
+	// queue deliver what it holds (within its drain time), then stop the rest.
+	a.Auth.Wait()
+	if a.mailStop != nil {
+		a.mailStop()
+		a.Mail.Wait()
+		a.mailStop = nil
 	}
 	a.stop()
 	a.Audit.Wait()

@@ -32,6 +32,14 @@ var (
 	ErrInvalidMFAToken = errors.New("invalid mfa token")
 	// ErrMFANotPending means there is no pending TOTP enrolment to confirm.
 	ErrMFANotPending = errors.New("no pending totp enrolment")
+	// ErrInvalidEmailToken: an emailed token is empty, unknown, spent, expired, voided or of another purpose.
+	ErrInvalidEmailToken = errors.New("invalid or expired email link")
+	// ErrEmailNotVerified: REQUIRE_EMAIL_VERIFICATION is on and the account's address is not verified.
+	ErrEmailNotVerified = errors.New("email address not verified")
+	// ErrMailNotConfigured: a route that sends mail was called on a server that sends none.
+	ErrMailNotConfigured = errors.New("mail is not configured")
+	// ErrNoAppURL: a link was asked for without an application URL to build it on.
+	ErrNoAppURL = errors.New("APP_URL is not set: links cannot be made")
 )
 
 // ValidationError lists the problems of a request, one message per field. It matches ErrValidation.

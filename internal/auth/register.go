@@ -24,17 +24,23 @@ func validEmail(email string) bool {
 	return err == nil && a.Address == email && a.Name == "" && strings.Contains(email[strings.LastIndexByte(email, '@'):], ".")
 }
 
-// Register creates a user with role user. It fails with ErrRegistrationDisabled, a *ValidationError,
-// models.ErrEmailTaken or ErrBusy.
+// Register creates a user with role user, its address not yet verified, and when the server
+// sends mail, mails it a verification link (a failure to do so is logged: the user can ask for
+// another). It fails with ErrRegistrationDisabled, a *ValidationError, models.ErrEmailTaken or ErrBusy.
 func (s *Service) Register(ctx context.Context, email, password string, c Client) (*models.User, error) {
 	if !s.settings.AllowRegistration {
 		return nil, ErrRegistrationDisabled
 	}
-	u, err := s.CreateUser(ctx, email, password, models.RoleUser)
+	u, err := s.createUser(ctx, email, password, models.RoleUser, false)
 	if err != nil {
 		return nil, err
 	}
 	s.record(ctx, models.AuditUserRegistered, u.ID, "", c, models.AuditDetail{})
+	if s.mailOn() {
+		if err := s.sendVerification(ctx, u, c); err != nil {
+			s.quiet(ctx, "verify_email", err)
+		}
+	}
 	return u, nil
 }
 
@@ -53,10 +59,16 @@ func (s *Service) validateCredentials(email, password string) error {
 	return nil
 }
 
-// CreateUser hashes password and stores a new user with role. Unlike Register it applies no
-// registration switch and writes no audit event (CreateUserAs does, for the command line). It fails with
-// a *ValidationError, models.ErrEmailTaken or ErrBusy.
+// CreateUser hashes password and stores a new user with role, as an operator makes one: its address
+// counts as verified. Unlike Register it applies no registration switch, sends no mail and writes no
+// audit event (CreateUserAs does, for the command line). It fails with a *ValidationError,
+// models.ErrEmailTaken or ErrBusy.
 func (s *Service) CreateUser(ctx context.Context, email, password string, role models.Role) (*models.User, error) {
+	return s.createUser(ctx, email, password, role, true)
+}
+
+// createUser validates, hashes and stores a new user.
+func (s *Service) createUser(ctx context.Context, email, password string, role models.Role, verified bool) (*models.User, error) {
 	email = NormalizeEmail(email)
 	if err := s.validateCredentials(email, password); err != nil {
 		return nil, err
@@ -69,7 +81,8 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, role m
 		return nil, err
 	}
 	now := s.now().UTC()
-	u := &models.User{ID: uuid.NewString(), Email: email, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now}
+	u := &models.User{ID: uuid.NewString(), Email: email, PasswordHash: hash, Role: role, EmailVerified: verified,
+		CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
 	}
@@ -79,7 +92,8 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, role m
 // Login checks the credentials and opens a session, or, for an account with a second factor on,
 // answers with only a Challenge for the second step (see VerifyMFA). An unknown email and a wrong
 // password fail alike with ErrInvalidCredentials after the same bcrypt work; a disabled account
-// fails with ErrAccountDisabled only after its correct password; a locked email fails with *LockedError.
+// fails with ErrAccountDisabled, and with REQUIRE_EMAIL_VERIFICATION an unverified one with
+// ErrEmailNotVerified, only after its correct password; a locked email fails with *LockedError.
 func (s *Service) Login(ctx context.Context, email, password string, c Client) (*Issued, error) {
 	email = NormalizeEmail(email)
 	if err := s.checkLockout(ctx, email, c); err != nil {
@@ -117,6 +131,10 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if u.Disabled {
 		s.record(ctx, models.AuditLoginFailed, u.ID, "", c, models.AuditDetail{Reason: "account_disabled"})
 		return nil, ErrAccountDisabled
+	}
+	if s.settings.Email.RequireVerified && !u.EmailVerified {
+		s.record(ctx, models.AuditLoginFailed, u.ID, "", c, models.AuditDetail{Reason: "email_not_verified"})
+		return nil, ErrEmailNotVerified
 	}
 	st, err := s.store.MFAState(ctx, u.ID)
 	if err != nil {

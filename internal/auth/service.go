@@ -4,15 +4,18 @@
 //
 // Files by use case: register.go (register, login, create user), open.go (open a session and
 // issue the login answer), rotation.go (refresh), sessions.go (logout, sessions, password
-// change), admin.go (admin actions), record.go (the audit trail).
+// change), admin.go (admin actions), record.go (the audit trail), email.go and emailflows.go
+// (verification, password reset and change of address by emailed links).
 package auth
 
 import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
+	"github.com/authserver/authserver/internal/mail"
 	"github.com/authserver/authserver/internal/mfa"
 	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/passkeys"
@@ -48,6 +51,7 @@ type Settings struct {
 	AllowRegistration bool
 	Fingerprint       bool   // bind access tokens to a fingerprint cookie (OWASP token sidejacking)
 	TOTPIssuer        string // the issuer name authenticator apps show next to a TOTP account
+	Email             EmailSettings
 }
 
 // Deps are what New needs. Tokens may be nil for a service that only runs the admin use cases
@@ -65,6 +69,11 @@ type Deps struct {
 	Log      *slog.Logger
 	Settings Settings
 	Now      func() time.Time // nil = time.Now
+	// Letters writes the mails and their links; nil without APP_URL (no mail, no links).
+	Letters *mail.Composer
+	// Outbox sends mail in the background; nil when the server sends none (the routes that send
+	// mail then fail with ErrMailNotConfigured).
+	Outbox Outbox
 }
 
 // Service runs the auth use cases.
@@ -80,6 +89,11 @@ type Service struct {
 	log      *slog.Logger
 	settings Settings
 	now      func() time.Time
+	letters  *mail.Composer
+	outbox   Outbox
+
+	laterSlots chan struct{}  // one per mail request running in the background (see later)
+	laterRuns  sync.WaitGroup // the mail requests running in the background
 }
 
 // New returns a Service.
@@ -89,7 +103,8 @@ func New(d Deps) *Service {
 		now = time.Now
 	}
 	return &Service{store: d.Store, tokens: d.Tokens, hasher: d.Hasher, revoker: d.Revoker,
-		audit: d.Audit, guard: d.Guard, sealer: d.Sealer, passkeys: d.Passkeys, log: d.Log, settings: d.Settings, now: now}
+		audit: d.Audit, guard: d.Guard, sealer: d.Sealer, passkeys: d.Passkeys, log: d.Log, settings: d.Settings, now: now,
+		letters: d.Letters, outbox: d.Outbox, laterSlots: make(chan struct{}, maxLater)}
 }
 
 // Client describes who is calling, for sessions and the audit trail. Fingerprint is the

@@ -38,8 +38,9 @@ type Store interface {
 	// CreatedAt at) for each one plus extra (a zero CreatedAt becomes at). It returns the revocations
 	// it inserted (possibly none), for the caller to publish. f must name an ID or a UserID.
 	EndSessions(ctx context.Context, f models.SessionFilter, reason models.RevokeReason, at, denyUntil time.Time, extra ...models.Revocation) ([]models.Revocation, error)
-	// ChangePassword sets the user's password hash and ends every other session of the user
-	// (as EndSessions with ExceptID keepSessionID, reason models.ReasonPasswordChanged), in one transaction.
+	// ChangePassword sets the user's password hash, ends every other session of the user (as
+	// EndSessions with ExceptID keepSessionID, reason models.ReasonPasswordChanged) and voids the
+	// user's unspent reset links, in one transaction.
 	// It returns the revocations it inserted, or models.ErrNotFound for an unknown user.
 	ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at, denyUntil time.Time) ([]models.Revocation, error)
 
@@ -84,4 +85,25 @@ type Store interface {
 	ClaimMFAAttempt(ctx context.Context, id, userID string, maxAttempts int, at time.Time) error
 	// SpendMFAChallenge marks the challenge used once, or returns models.ErrNotFound.
 	SpendMFAChallenge(ctx context.Context, id string, at time.Time) error
+	// IssueEmailToken stores t and deletes the user's other tokens of t.Purpose, in one
+	// transaction; when sentAfter is not zero and a link of t.Purpose went to t.Email after it,
+	// it stores nothing and returns models.ErrSentRecently. An unknown user is models.ErrNotFound.
+	IssueEmailToken(ctx context.Context, t *models.EmailToken, sentAfter time.Time) error
+	// EmailToken returns the usable token (unspent, unexpired at now, its user enabled and, but
+	// for a change of address, still at the address it went to) with that hash and purpose, and
+	// its user; anything else is models.ErrNotFound.
+	EmailToken(ctx context.Context, hash []byte, purpose models.EmailPurpose, now time.Time) (*models.EmailToken, *models.User, error)
+	// VerifyEmail spends a usable verification token and marks its user's address verified, in
+	// one transaction, and returns the user; models.ErrNotFound for an unusable token.
+	VerifyEmail(ctx context.Context, hash []byte, now time.Time) (*models.User, error)
+	// ChangeEmail spends a usable change token and moves its user to the token's address,
+	// verified, in one transaction. It returns the user and their previous address;
+	// models.ErrNotFound for an unusable token, models.ErrEmailTaken (token unspent) for an
+	// address taken in the meantime.
+	ChangeEmail(ctx context.Context, hash []byte, now time.Time) (*models.User, string, error)
+	// ResetPassword spends a usable reset token and, in the same transaction, sets the password
+	// hash, marks the address verified, deletes the user's other reset tokens, ends every session
+	// of the user and cuts off their access tokens. It returns the user and the revocations
+	// written; models.ErrNotFound for an unusable token.
+	ResetPassword(ctx context.Context, hash []byte, passwordHash string, at, denyUntil time.Time) (*models.User, []models.Revocation, error)
 }

@@ -76,6 +76,7 @@ type Config struct {
 	// IntrospectionTokens (INTROSPECTION_TOKENS or INTROSPECTION_TOKENS_FILE) are the bearer
 	// secrets that may call POST /oauth/introspect; without any, that route does not exist.
 	IntrospectionTokens []Secret
+	Mail                Mail // SMTP_URL, APP_URL, MAIL_FROM and the email flows' settings (mail.go)
 
 	// Tokenless is set by LoadCommand: no JWT secret or key was read, so no token can be issued.
 	Tokenless bool
@@ -166,6 +167,7 @@ func load(getenv func(string) string, withTokens bool) (Config, error) {
 	}
 	c.DatabaseDriver, c.DatabaseDSN = l.database()
 	c.Passkeys, c.PasskeysNote = l.passkeys(c.ClientURLs)
+	c.Mail = l.mail()
 	if err := errors.Join(l.problems...); err != nil {
 		return Config{}, err
 	}

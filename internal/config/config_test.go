@@ -12,6 +12,7 @@ import (
 
 	"github.com/authserver/authserver/internal/config"
 	"github.com/authserver/authserver/internal/keys"
+	"github.com/authserver/authserver/internal/mail"
 	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/passkeys"
 )
@@ -63,6 +64,7 @@ func defaults() config.Config {
 		AuditQueueSize:         4096,
 		ShutdownTimeout:        15 * time.Second,
 		PasskeysNote:           "passkeys are off: no CLIENT_URL to derive them from; set WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS to turn them on",
+		Mail:                   config.Mail{EmailTokenTTL: day, PasswordResetTTL: 30 * time.Minute, ResendInterval: time.Minute},
 	}
 }
 
@@ -109,43 +111,54 @@ func TestLoadCommand(t *testing.T) {
 }
 
 func TestLoadEveryVariable(t *testing.T) {
+	smtp, err := mail.ParseURL("smtps://apikey:s3cret@smtp.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{
-		"JWT_ACCESS_SECRET":        accessSecret,
-		"JWT_REFRESH_SECRET":       refreshSecret,
-		"JWT_ALGORITHM":            "HS256",
-		"JWT_ISSUER":               "https://auth.example.com",
-		"JWT_AUDIENCE":             " shop ",
-		"ACCESS_TOKEN_EXPIRY":      "5m",
-		"REFRESH_TOKEN_EXPIRY":     "14d",
-		"REFRESH_REUSE_GRACE":      "0s",
-		"SESSION_IDLE_TIMEOUT":     "1d12h",
-		"SESSION_MAX_LIFETIME":     "60d",
-		"JWT_LEEWAY":               "60s",
-		"REVOCATION_SYNC_INTERVAL": "1m",
-		"PASSWORD_MIN_LENGTH":      "64",
-		"LOGIN_MAX_FAILURES":       "3",
-		"LOGIN_FAILURE_WINDOW":     "1h30m",
-		"PORT":                     "8080",
-		"DATABASE_URL":             "postgres://auth:pw@db.internal:5432/auth?sslmode=require",
-		"REDIS_URL":                "rediss://:pw@cache.internal:6380/0",
-		"CLIENT_URL":               "https://App.Example.com/, http://localhost:5173",
-		"COOKIE_SECURE":            "false",
-		"TRUSTED_PROXIES":          "10.0.0.0/8, 192.168.1.10,::1",
-		"BCRYPT_COST":              "10",
-		"BCRYPT_CONCURRENCY":       "256",
-		"ALLOW_REGISTRATION":       "0",
-		"REQUIRE_MFA_FOR_ADMIN":    "true",
-		"RATE_LIMIT_WINDOW":        "1m",
-		"RATE_LIMIT_MAX":           "1000",
-		"AUTH_RATE_LIMIT_MAX":      "1",
-		"TOKEN_FINGERPRINT":        "true",
-		"SERVE_SPA":                "true",
-		"AUDIT_RETENTION":          "365d",
-		"AUDIT_QUEUE_SIZE":         "1000000",
-		"SHUTDOWN_TIMEOUT":         "30s",
-		"WEBAUTHN_RP_ID":           "example.com",
-		"WEBAUTHN_RP_NAME":         "Example Shop",
-		"WEBAUTHN_ORIGINS":         "https://App.Example.com, https://example.com:8443",
+		"JWT_ACCESS_SECRET":          accessSecret,
+		"JWT_REFRESH_SECRET":         refreshSecret,
+		"JWT_ALGORITHM":              "HS256",
+		"JWT_ISSUER":                 "https://auth.example.com",
+		"JWT_AUDIENCE":               " shop ",
+		"ACCESS_TOKEN_EXPIRY":        "5m",
+		"REFRESH_TOKEN_EXPIRY":       "14d",
+		"REFRESH_REUSE_GRACE":        "0s",
+		"SESSION_IDLE_TIMEOUT":       "1d12h",
+		"SESSION_MAX_LIFETIME":       "60d",
+		"JWT_LEEWAY":                 "60s",
+		"REVOCATION_SYNC_INTERVAL":   "1m",
+		"PASSWORD_MIN_LENGTH":        "64",
+		"LOGIN_MAX_FAILURES":         "3",
+		"LOGIN_FAILURE_WINDOW":       "1h30m",
+		"PORT":                       "8080",
+		"DATABASE_URL":               "postgres://auth:pw@db.internal:5432/auth?sslmode=require",
+		"REDIS_URL":                  "rediss://:pw@cache.internal:6380/0",
+		"CLIENT_URL":                 "https://App.Example.com/, http://localhost:5173",
+		"COOKIE_SECURE":              "false",
+		"TRUSTED_PROXIES":            "10.0.0.0/8, 192.168.1.10,::1",
+		"BCRYPT_COST":                "10",
+		"BCRYPT_CONCURRENCY":         "256",
+		"ALLOW_REGISTRATION":         "0",
+		"REQUIRE_MFA_FOR_ADMIN":      "true",
+		"RATE_LIMIT_WINDOW":          "1m",
+		"RATE_LIMIT_MAX":             "1000",
+		"AUTH_RATE_LIMIT_MAX":        "1",
+		"TOKEN_FINGERPRINT":          "true",
+		"SERVE_SPA":                  "true",
+		"AUDIT_RETENTION":            "365d",
+		"AUDIT_QUEUE_SIZE":           "1000000",
+		"SHUTDOWN_TIMEOUT":           "30s",
+		"WEBAUTHN_RP_ID":             "example.com",
+		"WEBAUTHN_RP_NAME":           "Example Shop",
+		"WEBAUTHN_ORIGINS":           "https://App.Example.com, https://example.com:8443",
+		"SMTP_URL":                   "smtps://apikey:s3cret@smtp.example.com",
+		"APP_URL":                    "https://app.example.com/account/",
+		"MAIL_FROM":                  "Example <no-reply@example.com>",
+		"REQUIRE_EMAIL_VERIFICATION": "true",
+		"EMAIL_TOKEN_EXPIRY":         "2d",
+		"PASSWORD_RESET_EXPIRY":      "1h",
+		"MAIL_RESEND_INTERVAL":       "0s",
 	}
 	want := config.Config{
 		AccessSecret:           accessSecret,
@@ -184,6 +197,8 @@ func TestLoadEveryVariable(t *testing.T) {
 		ShutdownTimeout:        30 * time.Second,
 		Passkeys: passkeys.Config{RPID: "example.com", RPName: "Example Shop",
 			Origins: []string{"https://app.example.com", "https://example.com:8443"}},
+		Mail: config.Mail{SMTP: &smtp, AppURL: "https://app.example.com/account", From: "Example <no-reply@example.com>",
+			RequireVerified: true, EmailTokenTTL: 2 * day, PasswordResetTTL: time.Hour, ResendInterval: 0},
 	}
 	got, err := load(env)
 	if err != nil {
@@ -547,6 +562,24 @@ func TestLoadErrors(t *testing.T) {
 			"JWT_ACCESS_SECRET: required when JWT_ALGORITHM is HS256",
 			dbForms,
 		}},
+		{"SMTP_URL of another scheme", map[string]string{"SMTP_URL": "http://u:hunter2@mail.example.com", "APP_URL": "https://a.example.com",
+			"MAIL_FROM": "a@example.com"}, []string{`SMTP_URL: unsupported scheme "http"`}},
+		{"SMTP_URL with a bad port", map[string]string{"SMTP_URL": "smtp://u:hunter2@mail.example.com:99999", "APP_URL": "https://a.example.com",
+			"MAIL_FROM": "a@example.com"}, []string{`SMTP_URL: port "99999"`}},
+		{"SMTP_URL with a password in plain text to another host", map[string]string{"SMTP_URL": "smtp://u:hunter2@relay.example.com?tls=none",
+			"APP_URL": "https://a.example.com", "MAIL_FROM": "a@example.com"}, []string{"SMTP_URL: with tls=none the password would cross"}},
+		{"SMTP_URL alone", map[string]string{"SMTP_URL": "smtp://u:hunter2@mail.example.com"},
+			[]string{"APP_URL: required with SMTP_URL", "MAIL_FROM: required with SMTP_URL"}},
+		{"APP_URL with a fragment", map[string]string{"APP_URL": "https://a.example.com/#/"}, []string{"APP_URL: must not hold a query or fragment"}},
+		{"APP_URL without scheme", map[string]string{"APP_URL": "a.example.com"}, []string{"APP_URL: must start with https://"}},
+		{"MAIL_FROM not an address", map[string]string{"MAIL_FROM": "Example"}, []string{"MAIL_FROM: not an address"}},
+		{"REQUIRE_EMAIL_VERIFICATION without mail", map[string]string{"REQUIRE_EMAIL_VERIFICATION": "true"},
+			[]string{"REQUIRE_EMAIL_VERIFICATION: true needs SMTP_URL"}},
+		{"mail durations", map[string]string{"EMAIL_TOKEN_EXPIRY": "0s", "PASSWORD_RESET_EXPIRY": "2d", "MAIL_RESEND_INTERVAL": "soon"},
+			[]string{"EMAIL_TOKEN_EXPIRY: must be more than 0s", "PASSWORD_RESET_EXPIRY: must be more than 0s", `MAIL_RESEND_INTERVAL: "soon"` + badDur}},
+		{"mail set up", map[string]string{"SMTP_URL": "smtp://u:hunter2@mail.example.com", "APP_URL": "https://a.example.com",
+			"MAIL_FROM": "a@example.com", "REQUIRE_EMAIL_VERIFICATION": "true"}, nil},
+		{"APP_URL alone, for reset links from the command line", map[string]string{"APP_URL": "https://a.example.com"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

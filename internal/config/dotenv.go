@@ -62,6 +62,9 @@ const (
 //   - COOKIE_SECURE is false, so the refresh cookie travels over plain HTTP;
 //   - RATE_LIMIT_MAX and AUTH_RATE_LIMIT_MAX are generous;
 //   - HOST is 127.0.0.1 unless it is set (in .env or the environment);
+//   - without SMTP_URL (or SMTP_URL_FILE), mails are written whole to the log (Mail.ToLog), with
+//     APP_URL defaulting to http://localhost:PORT (where the example SPA takes the links) and
+//     MAIL_FROM to auth-server <no-reply@localhost>;
 //   - SERVE_SPA is true unless it is set; while the example SPA is served, CLIENT_URL also holds
 //     the server's own origins (http://localhost:PORT and http://127.0.0.1:PORT), so the SPA's
 //     calls are not refused as foreign (this addition wins over the real environment too);
@@ -115,6 +118,17 @@ func DevEnv(real, getenv func(string) string, random io.Reader) (func(string) st
 	}
 	if note := devPasskeys(getenv, cmp.Or(clientURL, getenv("CLIENT_URL")), set); note != "" {
 		notes = append(notes, note)
+	}
+	if getenv("SMTP_URL") == "" && getenv(FileVariable("SMTP_URL")) == "" {
+		set[devMail] = "true"
+		notes = append(notes, "SMTP_URL is empty: mails are not sent but written whole to the log, links included")
+		if getenv("APP_URL") == "" {
+			set["APP_URL"] = "http://localhost:" + cmp.Or(getenv("PORT"), "3000")
+			notes = append(notes, "APP_URL is "+set["APP_URL"]+": mail links point at this server")
+		}
+		if getenv("MAIL_FROM") == "" {
+			set["MAIL_FROM"] = devMailFrom
+		}
 	}
 	return func(name string) string {
 		if name == "CLIENT_URL" && clientURL != "" {

@@ -60,8 +60,8 @@ func none(string) string { return "" }
 
 func TestDevEnvFillsSecrets(t *testing.T) {
 	getenv, notes := config.DevEnv(none, none, rand.Reader)
-	if len(notes) != 7 {
-		t.Errorf("DevEnv(empty env) notes = %q, want 7 (two secrets, COOKIE_SECURE, rate limits, HOST, CLIENT_URL, passkeys)", notes)
+	if len(notes) != 9 {
+		t.Errorf("DevEnv(empty env) notes = %q, want 9 (two secrets, COOKIE_SECURE, rate limits, HOST, CLIENT_URL, passkeys, mail to the log, APP_URL)", notes)
 	}
 	got, err := config.Load(getenv)
 	if err != nil {
@@ -89,6 +89,9 @@ func TestDevEnvFillsSecrets(t *testing.T) {
 	}
 	if want := []string{"http://localhost:3000"}; got.Passkeys.RPID != "localhost" || !slices.Equal(got.Passkeys.Origins, want) {
 		t.Errorf("Load(DevEnv(empty env)).Passkeys = %+v, want RP ID localhost and origins %q", got.Passkeys, want)
+	}
+	if m := got.Mail; !m.ToLog || m.SMTP != nil || m.AppURL != "http://localhost:3000" || m.From != "auth-server <no-reply@localhost>" {
+		t.Errorf("Load(DevEnv(empty env)).Mail = %+v, want mail to the log, links to http://localhost:3000", m)
 	}
 }
 
@@ -121,6 +124,23 @@ func TestDevEnvPasskeys(t *testing.T) {
 				t.Errorf("Load(DevEnv(%v)).Passkeys = %+v, want RP ID %q, origins %q", tt.env, got.Passkeys, tt.wantRPID, tt.wantOrigins)
 			}
 		})
+	}
+}
+
+// Under -dev, REQUIRE_EMAIL_VERIFICATION works without SMTP_URL; with SMTP_URL, mail goes there.
+func TestDevEnvMail(t *testing.T) {
+	env := minimalEnv()
+	env["REQUIRE_EMAIL_VERIFICATION"], env["PORT"] = "true", "4000"
+	getenv, _ := config.DevEnv(none, func(k string) string { return env[k] }, rand.Reader)
+	got, err := config.Load(getenv)
+	if err != nil || !got.Mail.ToLog || got.Mail.AppURL != "http://localhost:4000" {
+		t.Fatalf("Load(DevEnv(REQUIRE_EMAIL_VERIFICATION=true, PORT=4000)) = %+v, %v; want mail to the log, links to port 4000", got.Mail, err)
+	}
+	env["SMTP_URL"], env["APP_URL"], env["MAIL_FROM"] = "smtp://mail.example.com", "https://app.example.com", "a@example.com"
+	getenv, notes := config.DevEnv(none, func(k string) string { return env[k] }, rand.Reader)
+	got, err = config.Load(getenv)
+	if err != nil || got.Mail.ToLog || got.Mail.SMTP == nil || strings.Contains(strings.Join(notes, "\n"), "SMTP_URL") {
+		t.Errorf("Load(DevEnv(SMTP_URL set)) = %+v, %v, notes %q; want SMTP and no note about it", got.Mail, err, notes)
 	}
 }
 

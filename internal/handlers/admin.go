@@ -19,16 +19,18 @@ import (
 
 // adminUserJSON is a user as the admin routes show it.
 type adminUserJSON struct {
-	ID        string      `json:"id"`
-	Email     string      `json:"email"`
-	Role      models.Role `json:"role"`
-	Disabled  bool        `json:"disabled"`
-	MFA       bool        `json:"mfa"`
-	CreatedAt time.Time   `json:"createdAt"`
+	ID            string      `json:"id"`
+	Email         string      `json:"email"`
+	Role          models.Role `json:"role"`
+	Disabled      bool        `json:"disabled"`
+	EmailVerified bool        `json:"emailVerified"`
+	MFA           bool        `json:"mfa"`
+	CreatedAt     time.Time   `json:"createdAt"`
 }
 
 func newAdminUserJSON(u *models.User) adminUserJSON {
-	return adminUserJSON{ID: u.ID, Email: u.Email, Role: u.Role, Disabled: u.Disabled, MFA: u.MFA, CreatedAt: u.CreatedAt}
+	return adminUserJSON{ID: u.ID, Email: u.Email, Role: u.Role, Disabled: u.Disabled, EmailVerified: u.EmailVerified,
+		MFA: u.MFA, CreatedAt: u.CreatedAt}
 }
 
 // encodeCursor turns a list position into an opaque string; nil stays nil (JSON null).

@@ -92,7 +92,7 @@ func checkAdminUserJSON(t *testing.T, what string, v any, id, email, role string
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if want := []string{"createdAt", "disabled", "email", "id", "mfa", "role"}; !slices.Equal(keys, want) {
+	if want := []string{"createdAt", "disabled", "email", "emailVerified", "id", "mfa", "role"}; !slices.Equal(keys, want) {
 		t.Errorf("%s: user members = %v, want %v", what, keys, want)
 	}
 	if u["id"] != id || u["email"] != email || u["role"] != role || u["disabled"] != disabled {

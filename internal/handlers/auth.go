@@ -15,12 +15,15 @@ import (
 
 // userJSON is a user as the auth routes show it.
 type userJSON struct {
-	ID    string      `json:"id"`
-	Email string      `json:"email"`
-	Role  models.Role `json:"role"`
+	ID            string      `json:"id"`
+	Email         string      `json:"email"`
+	Role          models.Role `json:"role"`
+	EmailVerified bool        `json:"emailVerified"`
 }
 
-func newUserJSON(u *models.User) userJSON { return userJSON{ID: u.ID, Email: u.Email, Role: u.Role} }
+func newUserJSON(u *models.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, Role: u.Role, EmailVerified: u.EmailVerified}
+}
 
 // credentials is the body of register and login.
 type credentials struct {

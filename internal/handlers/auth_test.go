@@ -269,7 +269,7 @@ func TestRegister(t *testing.T) {
 		body := jsonBody(t, rec)
 		wantKeys(t, "register body", body, "user")
 		u, _ := body["user"].(map[string]any)
-		wantKeys(t, "register body.user", u, "id", "email", "role")
+		wantKeys(t, "register body.user", u, "id", "email", "role", "emailVerified")
 		if id, _ := u["id"].(string); uuid.Validate(id) != nil {
 			t.Errorf("register user.id = %v, want a UUID", u["id"])
 		}
@@ -405,7 +405,7 @@ func TestLogin(t *testing.T) {
 			t.Errorf("login expiresIn = %v, want 900", body["expiresIn"])
 		}
 		u, _ := body["user"].(map[string]any)
-		wantKeys(t, "login body.user", u, "id", "email", "role")
+		wantKeys(t, "login body.user", u, "id", "email", "role", "emailVerified")
 		if u["id"] != id || u["email"] != "login@example.com" || u["role"] != "user" {
 			t.Errorf("login user = %v, want id %s, email login@example.com, role user", u, id)
 		}
@@ -530,6 +530,7 @@ func TestProtectedRoutes(t *testing.T) {
 		expect(t, "GET /api/me", rec, http.StatusOK, "")
 		u, _ := jsonBody(t, rec)["user"].(map[string]any)
 		wantKeys(t, "GET /api/me user", u, "id", "email", "role", "mfa", "createdAt")
+		wantKeys(t, "GET /api/me user", u, "id", "email", "role", "emailVerified", "createdAt")
 		if u["id"] != id || u["email"] != "member@example.com" || u["role"] != "user" {
 			t.Errorf("GET /api/me user = %v, want id %s, email member@example.com, role user", u, id)
 		}

@@ -20,6 +20,8 @@ import (
 	"github.com/authserver/authserver/internal/audit"
 	"github.com/authserver/authserver/internal/auth"
 	"github.com/authserver/authserver/internal/config"
+	"github.com/authserver/authserver/internal/mail"
+	"github.com/authserver/authserver/internal/mail/mailtest"
 	"github.com/authserver/authserver/internal/passkeys"
 	"github.com/authserver/authserver/internal/revoke"
 	"github.com/authserver/authserver/internal/store"
@@ -52,6 +54,8 @@ type envConfig struct {
 	Introspection      []string        // INTROSPECTION_TOKENS; none: no /oauth/introspect
 	Log                io.Writer       // nil: logs discarded; else JSON lines written here
 	Passkeys           passkeys.Config // the WebAuthn relying party; zero: passkeys off
+	Mail               bool            // mail through a real SMTP server on loopback (testEnv.smtp)
+	RequireVerified    bool            // REQUIRE_EMAIL_VERIFICATION
 }
 
 // testEnv is a whole HTTP server on a real store, with a settable clock.
@@ -65,6 +69,8 @@ type testEnv struct {
 	list   *revoke.List
 	audit  *audit.Writer
 	cfg    envConfig
+	smtp   *mailtest.Server // with envConfig.Mail: the SMTP server the mail goes to
+	mail   *mail.Queue      // with envConfig.Mail: the server's mail queue
 }
 
 // newEnv builds the real server through app.New (apptest.New) around a real store. mutate may
@@ -106,14 +112,28 @@ func newEnv(t testing.TB, mutate func(*envConfig)) *testEnv {
 	if cfg.Log != nil {
 		log = slog.New(slog.NewJSONHandler(cfg.Log, nil))
 	}
-	a := apptest.New(t, c, log, app.Overrides{
-		Now: clk.Now, Store: cfg.Store, Redis: cfg.Redis, RateLimitPrefix: "test:" + uuid.NewString(),
-	})
+	c.Mail.AppURL = "https://app.example.com" // links even without mail, as for server user reset-link
+	var smtp *mailtest.Server
+	if cfg.Mail {
+		smtp = mailtest.Start(t, mailtest.Options{Security: mailtest.StartTLS})
+		tr, err := mail.ParseURL(smtp.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Mail.SMTP, c.Mail.From = &tr, "Example <no-reply@example.com>"
+	}
+	c.Mail.RequireVerified = cfg.RequireVerified
+	o := app.Overrides{Now: clk.Now, Store: cfg.Store, Redis: cfg.Redis, RateLimitPrefix: "test:" + uuid.NewString()}
+	if smtp != nil {
+		o.Mail = app.MailOverrides{FirstRetry: 100 * time.Millisecond, RootCAs: smtp.RootCAs}
+	}
+	a := apptest.New(t, c, log, o)
 	h, err := a.Handler()
 	if err != nil {
 		t.Fatalf("Handler: %v", err)
 	}
-	return &testEnv{t: t, h: h, clock: clk, store: cfg.Store, svc: a.Auth, issuer: a.Tokens, list: a.DenyList, audit: a.Audit, cfg: cfg}
+	return &testEnv{t: t, h: h, clock: clk, store: cfg.Store, svc: a.Auth, issuer: a.Tokens, list: a.DenyList, audit: a.Audit,
+		cfg: cfg, smtp: smtp, mail: a.Mail}
 }
 
 // req is one request to send.

@@ -32,11 +32,12 @@ func handleDashboard() gin.HandlerFunc {
 
 // meJSON is the body of GET /api/me.
 type meJSON struct {
-	ID        string      `json:"id"`
-	Email     string      `json:"email"`
-	Role      models.Role `json:"role"`
-	MFA       bool        `json:"mfa"`
-	CreatedAt time.Time   `json:"createdAt"`
+	ID            string      `json:"id"`
+	Email         string      `json:"email"`
+	Role          models.Role `json:"role"`
+	EmailVerified bool        `json:"emailVerified"`
+	MFA           bool        `json:"mfa"`
+	CreatedAt     time.Time   `json:"createdAt"`
 }
 
 // handleMe serves GET /api/me, read from the database.
@@ -47,7 +48,8 @@ func handleMe(svc *auth.Service) gin.HandlerFunc {
 			middleware.Fail(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"user": meJSON{ID: u.ID, Email: u.Email, Role: u.Role, MFA: u.MFA, CreatedAt: u.CreatedAt}})
+		c.JSON(http.StatusOK, gin.H{"user": meJSON{ID: u.ID, Email: u.Email, Role: u.Role, EmailVerified: u.EmailVerified,
+			MFA: u.MFA, CreatedAt: u.CreatedAt}})
 	}
 }
 

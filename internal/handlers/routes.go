@@ -48,6 +48,12 @@ func addRoutes(r *gin.Engine, d Deps, pages spaFiles) {
 	a.DELETE("/passkeys/:id", bearer, handleOwnDelete(d.Auth.DeletePasskey))
 	a.POST("/passkeys/login/options", handlePasskeyLoginOptions(d.Auth))
 	a.POST("/passkeys/login", handlePasskeyLogin(d.Auth, cookies))
+	a.POST("/verify-email/resend", handleResendVerification(d.Auth))
+	a.POST("/verify-email", handleVerifyEmail(d.Auth))
+	a.POST("/password/forgot", handleForgotPassword(d.Auth))
+	a.POST("/password/reset", handleResetPassword(d.Auth))
+	a.POST("/email", bearer, handleChangeEmail(d.Auth))
+	a.POST("/email/confirm", handleConfirmEmail(d.Auth))
 
 	api := r.Group("/api", middleware.RateLimit(d.Limits, ratelimit.General, d.Auth), bearer)
 	api.GET("/profile", handleProfile())
@@ -61,6 +67,7 @@ func addRoutes(r *gin.Engine, d Deps, pages spaFiles) {
 	admin.DELETE("/users/:id", handleDeleteUser(d.Auth))
 	admin.DELETE("/users/:id/sessions", handleEndUserSessions(d.Auth))
 	admin.DELETE("/users/:id/mfa", handleResetMFA(d.Auth))
+	admin.POST("/users/:id/password-reset", handleAdminPasswordReset(d.Auth))
 	admin.GET("/audit", handleAudit(d.Auth))
 
 	r.NoRoute(handleNotFound(pages))

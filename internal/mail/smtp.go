@@ -47,8 +47,9 @@ func NewSMTP(t Transport, o SMTPOptions) *SMTP {
 
 // Send delivers m in one SMTP conversation: connect, secure it as the Transport says, log in when
 // it names a user, then MAIL, RCPT, DATA. With STARTTLS a server that offers no STARTTLS or a
-// certificate that does not verify gets nothing, not even the login. A permanent refusal
-// wraps ErrRejected; anything else (network, timeout, a 4xx answer) is worth retrying.
+// certificate that does not verify gets nothing, not even the login. Once the server has accepted
+// the message, a failure of the goodbye that follows is not an error. A permanent refusal wraps
+// ErrRejected; anything else (network, timeout, a 4xx answer) is worth retrying.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	msg, err := build(m)
 	if err != nil {
@@ -78,6 +79,11 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail client for %s: %w", s.t.Addr(), err)
 	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		if msg.IsDelivered() {
+			// The server accepted the message (250 after DATA); only the RSET or QUIT after it
+			// failed. Sending again would deliver it twice.
+			return nil
+		}
 		var se *gomail.SendError
 		if errors.As(err, &se) && se.ErrorCode() >= 500 {
 			return fmt.Errorf("%w: %s: %w", ErrRejected, s.t.Addr(), err)

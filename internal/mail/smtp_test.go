@@ -140,6 +140,18 @@ func TestSMTPWrongPassword(t *testing.T) {
 	}
 }
 
+// A server that hangs up after accepting the message: the mail is delivered, so Send succeeds
+// (a retry would deliver it twice).
+func TestSMTPHangUpAfterAcceptIsDelivered(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.Options{Security: mailtest.StartTLS, HangUp: true})
+	err := mail.NewSMTP(transport(t, srv.URL()), mail.SMTPOptions{RootCAs: srv.RootCAs}).
+		Send(t.Context(), composer(t).VerifyEmail("u", "bob@example.org", "tok", time.Hour))
+	if err != nil {
+		t.Errorf("Send to a server that hangs up after 250 = %v, want nil", err)
+	}
+	srv.Next(t)
+}
+
 // A server that refuses the mail for good (here: it wants a login the URL does not give) is
 // ErrRejected: retrying cannot help.
 func TestSMTPRejectedIsPermanent(t *testing.T) {

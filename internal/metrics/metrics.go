@@ -18,6 +18,7 @@ type Metrics struct {
 	AuditDropped prometheus.Counter
 	AuditWritten prometheus.Counter
 	DenyList     prometheus.Gauge
+	Mail         *prometheus.CounterVec // by kind and outcome (sent, retried, failed, dropped)
 }
 
 // New returns Metrics registered on a fresh registry, with the Go runtime and process collectors.
@@ -47,6 +48,9 @@ func New() *Metrics {
 		AuditWritten: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "auth_audit_events_written_total", Help: "Audit events written to the database.",
 		}),
+		Mail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "auth_mail_total", Help: "Mails by kind and outcome: sent, retried (an attempt failed), failed (given up), dropped (queue full or stopping).",
+		}, []string{"kind", "outcome"}),
 		DenyList: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "auth_deny_list_entries", Help: "Entries in this instance's in-memory access-token deny list.",
 		}),
@@ -54,6 +58,8 @@ func New() *Metrics {
 	m.Registry.MustRegister(m.Requests, m.Duration, m.BcryptWait, m.AuthEvents, m.AuditDropped, m.AuditWritten, m.DenyList,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector())
+	m.Registry.MustRegister(m.Requests, m.Duration, m.AuthEvents, m.AuditDropped, m.AuditWritten, m.DenyList, m.Mail,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

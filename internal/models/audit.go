@@ -56,14 +56,15 @@ func (t AuditType) Valid() bool { return slices.Contains(auditTypes, t) }
 type AuditDetail struct {
 	*AuditActor          // admin actions and the command line: who acted
 	RequestID     string `json:"requestId,omitempty"`         // every event of an HTTP request: its X-Request-ID
-	Reason        string `json:"reason,omitempty"`            // login_failed: why
-	Email         string `json:"email,omitempty"`             // login_failed, rate_limited: the email tried
+	Reason        string `json:"reason,omitempty"`            // login_failed: why; password_reset_requested by an admin: why nothing was sent
+	Email         string `json:"email,omitempty"`             // login_failed, rate_limited: the email tried; email_change_requested, email_changed: the new address
+	PreviousEmail string `json:"previous_email,omitempty"`    // email_changed: the address the account had
 	Scope         string `json:"scope,omitempty"`             // rate_limited: "account" for the login lockout
 	Route         string `json:"route,omitempty"`             // rate_limited: the route refused per client IP
 	Generation    int64  `json:"generation,omitempty"`        // refresh: the session's new generation
 	By            string `json:"by,omitempty"`                // session_revoked: "owner" when the user ended it
 	Sessions      *int   `json:"sessions,omitempty"`          // logout_all, session_revoked by an admin: sessions ended
-	SessionsEnded *int   `json:"sessions_ended,omitempty"`    // password_changed: other sessions ended
+	SessionsEnded *int   `json:"sessions_ended,omitempty"`    // password_changed: other sessions ended; password_reset: sessions ended
 	Role          Role   `json:"role,omitempty"`              // user_registered, user_updated: the role given
 	Disabled      *bool  `json:"disabled,omitempty"`          // user_updated: the disabled flag set
 	Method        string `json:"method,omitempty"`            // login_succeeded, login_failed, mfa_*: the factor used (totp, recovery_code, passkey)

@@ -31,15 +31,17 @@ var (
 	ErrLastAdmin = errors.New("last remaining admin")
 )
 
-// User is an account. Email is stored trimmed and lower-cased.
+// User is an account. Email is stored trimmed and lower-cased; EmailVerified says whether its
+// owner proved they receive mail there (or an operator made the account).
 type User struct {
-	ID           string `gorm:"primaryKey"`
-	Email        string
-	PasswordHash string
-	Role         Role
-	Disabled     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID            string `gorm:"primaryKey"`
+	Email         string
+	PasswordHash  string
+	Role          Role
+	Disabled      bool
+	EmailVerified bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 	// MFA reports whether a second factor is on. It is no column: the store computes it where it
 	// reads users for display (UserByID, ListUsers, UpdateUser) and never writes it.
 	MFA bool `gorm:"->"`
@@ -92,6 +94,7 @@ const (
 	ReasonPasswordChanged RevokeReason = "password_changed" // its user changed the password elsewhere
 	ReasonUserDisabled    RevokeReason = "user_disabled"    // its user was disabled
 	ReasonUserDeleted     RevokeReason = "user_deleted"     // its user was deleted
+	ReasonPasswordReset   RevokeReason = "password_reset"   // its user reset the password by email
 )
 
 // Driver names a database driver.

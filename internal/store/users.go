@@ -93,10 +93,10 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// ChangePassword sets the user's password hash and, in the same transaction, ends every
-// other session of the user (as EndSessions with ExceptID keepSessionID, reason
-// "password_changed"). It returns the revocations it inserted, or models.ErrNotFound
-// for an unknown user.
+// ChangePassword sets the user's password hash and, in the same transaction, voids the user's
+// unspent reset links and ends every other session of the user (as EndSessions with ExceptID
+// keepSessionID, reason "password_changed"). It returns the revocations it inserted, or
+// models.ErrNotFound for an unknown user.
 func (s *Store) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at, denyUntil time.Time) ([]models.Revocation, error) {
 	f := models.SessionFilter{UserID: userID, ExceptID: keepSessionID}
 	return s.changeAndEndSessions(ctx, f, models.ReasonPasswordChanged, at, denyUntil, func(tx *gorm.DB) error {
@@ -108,7 +108,7 @@ func (s *Store) ChangePassword(ctx context.Context, userID, hash, keepSessionID 
 		if res.RowsAffected == 0 {
 			return models.ErrNotFound
 		}
-		return nil
+		return voidResetTokens(tx, userID)
 	})
 }
 

@@ -40,6 +40,9 @@ type Options struct {
 	Username, Password string
 	// Hold, when not nil, makes every DATA wait until it is closed: a server that stalls mid-way.
 	Hold chan struct{}
+	// HangUp makes the server drop the connection right after accepting a message (after its
+	// 250), so the client's RSET or QUIT fails.
+	HangUp bool
 }
 
 // Received is one mail the server accepted.
@@ -191,11 +194,12 @@ func (s *Server) Counts() Counts {
 
 // session is one SMTP conversation.
 type session struct {
-	s      *Server
-	conn   *smtp.Conn
-	authed bool
-	from   string
-	to     []string
+	s        *Server
+	conn     *smtp.Conn
+	authed   bool
+	from     string
+	to       []string
+	accepted bool // a message was just accepted (for Options.HangUp)
 }
 
 func (se *session) encrypted() bool {
@@ -259,11 +263,18 @@ func (se *session) Data(r io.Reader) error {
 		<-se.s.o.Hold
 	}
 	se.s.received <- Received{From: se.from, To: se.to, Data: data, TLS: se.encrypted()}
+	se.accepted = true
 	return nil
 }
 
-// Reset forgets the message in progress.
-func (se *session) Reset() { se.from, se.to = "", nil }
+// Reset forgets the message in progress; go-smtp calls it after each message too, once the 250
+// is written, which is when Options.HangUp drops the line.
+func (se *session) Reset() {
+	if se.accepted && se.s.o.HangUp {
+		_ = se.conn.Conn().Close()
+	}
+	se.from, se.to, se.accepted = "", nil, false
+}
 
 // Logout ends the session.
 func (se *session) Logout() error { return nil }
