@@ -158,17 +158,9 @@ func (s *Service) RequestEmailChange(ctx context.Context, p Principal, password,
 	if !validEmail(newEmail) {
 		return &ValidationError{Fields: map[string]string{"newEmail": "must be a valid email address"}}
 	}
-	u, err := s.User(ctx, p.UserID)
+	u, err := s.confirmPassword(ctx, p, password, c)
 	if err != nil {
 		return err
-	}
-	ok, err := s.hasher.Verify(ctx, u.PasswordHash, password)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		s.record(ctx, models.AuditLoginFailed, u.ID, p.SessionID, c, models.AuditDetail{Reason: "wrong_current_password"})
-		return ErrInvalidCredentials
 	}
 	if newEmail == u.Email {
 		return &ValidationError{Fields: map[string]string{"newEmail": "is already the account's address"}}

@@ -92,17 +92,9 @@ func (s *Service) EndSession(ctx context.Context, p Principal, sessionID string,
 // ChangePassword replaces p's user's password after checking the current one, and ends every
 // other session of the user. It fails with ErrInvalidCredentials, a *ValidationError or ErrBusy.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string, c Client) error {
-	u, err := s.User(ctx, p.UserID)
+	u, err := s.confirmPassword(ctx, p, current, c)
 	if err != nil {
 		return err
-	}
-	ok, err := s.hasher.Verify(ctx, u.PasswordHash, current)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		s.record(ctx, models.AuditLoginFailed, u.ID, p.SessionID, c, models.AuditDetail{Reason: "wrong_current_password"})
-		return ErrInvalidCredentials
 	}
 	if problem := checkPassword(next, u.Email, s.settings.PasswordMinLength); problem != "" {
 		return &ValidationError{Fields: map[string]string{"newPassword": problem}}
@@ -119,6 +111,24 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	s.revoker.Publish(ctx, revs)
 	s.record(ctx, models.AuditPasswordChanged, u.ID, p.SessionID, c, models.AuditDetail{SessionsEnded: count(len(revs))})
 	return nil
+}
+
+// confirmPassword returns p's user once password is theirs. A wrong password is recorded as a
+// login_failed event (reason wrong_current_password) and fails with ErrInvalidCredentials.
+func (s *Service) confirmPassword(ctx context.Context, p Principal, password string, c Client) (*models.User, error) {
+	u, err := s.User(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.hasher.Verify(ctx, u.PasswordHash, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		s.record(ctx, models.AuditLoginFailed, u.ID, p.SessionID, c, models.AuditDetail{Reason: "wrong_current_password"})
+		return nil, ErrInvalidCredentials
+	}
+	return u, nil
 }
 
 // User returns the user an access token was issued to, or ErrUserGone when it no longer

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/authserver/authserver/internal/auth"
 	"github.com/authserver/authserver/internal/middleware"
+	"github.com/authserver/authserver/internal/models"
 )
 
 // The answers of the routes that send mail. Forgot and resend say the same whatever the address.
@@ -82,49 +84,38 @@ func (r changeEmailRequest) Valid() map[string]string {
 	return p
 }
 
-// handleResendVerification serves POST /api/auth/verify-email/resend.
-func handleResendVerification(svc *auth.Service) gin.HandlerFunc {
+// handleMailRequest serves the routes that take {"email"} and answer 202 with msg whatever the
+// address, the mail being decided after the answer: POST /api/auth/verify-email/resend
+// (svc.RequestVerification) and POST /api/auth/password/forgot (svc.ForgotPassword).
+func handleMailRequest(request func(ctx context.Context, email string, c auth.Client) error, msg string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		req, ok := decodeValid[emailRequest](c)
 		if !ok {
 			return
 		}
-		if err := svc.RequestVerification(c.Request.Context(), req.Email, middleware.ClientOf(c)); err != nil {
+		if err := request(c.Request.Context(), req.Email, middleware.ClientOf(c)); err != nil {
 			middleware.Fail(c, err)
 			return
 		}
-		c.JSON(http.StatusAccepted, gin.H{"message": msgResendAccepted})
+		c.JSON(http.StatusAccepted, gin.H{"message": msg})
 	}
 }
 
-// handleVerifyEmail serves POST /api/auth/verify-email.
-func handleVerifyEmail(svc *auth.Service) gin.HandlerFunc {
+// handleSpendToken serves the routes that spend an emailed token and answer with the user:
+// POST /api/auth/verify-email (svc.VerifyEmail) and POST /api/auth/email/confirm
+// (svc.ConfirmEmailChange).
+func handleSpendToken(spend func(ctx context.Context, token string, c auth.Client) (*models.User, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		req, ok := decodeValid[tokenRequest](c)
 		if !ok {
 			return
 		}
-		u, err := svc.VerifyEmail(c.Request.Context(), *req.Token, middleware.ClientOf(c))
+		u, err := spend(c.Request.Context(), *req.Token, middleware.ClientOf(c))
 		if err != nil {
 			middleware.Fail(c, err)
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"user": newUserJSON(u)})
-	}
-}
-
-// handleForgotPassword serves POST /api/auth/password/forgot.
-func handleForgotPassword(svc *auth.Service) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		req, ok := decodeValid[emailRequest](c)
-		if !ok {
-			return
-		}
-		if err := svc.ForgotPassword(c.Request.Context(), req.Email, middleware.ClientOf(c)); err != nil {
-			middleware.Fail(c, err)
-			return
-		}
-		c.JSON(http.StatusAccepted, gin.H{"message": msgForgotAccepted})
 	}
 }
 
@@ -156,22 +147,6 @@ func handleChangeEmail(svc *auth.Service) gin.HandlerFunc {
 			return
 		}
 		c.JSON(http.StatusAccepted, gin.H{"message": msgChangeAccepted})
-	}
-}
-
-// handleConfirmEmail serves POST /api/auth/email/confirm.
-func handleConfirmEmail(svc *auth.Service) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		req, ok := decodeValid[tokenRequest](c)
-		if !ok {
-			return
-		}
-		u, err := svc.ConfirmEmailChange(c.Request.Context(), *req.Token, middleware.ClientOf(c))
-		if err != nil {
-			middleware.Fail(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, gin.H{"user": newUserJSON(u)})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -505,4 +506,38 @@ func TestMailServerDownAndBack(t *testing.T) {
 		expect(t, "reset with the late mail's link", e.post("/api/auth/password/reset",
 			map[string]string{"token": tok, "newPassword": "a brand new passphrase 42"}, ""), http.StatusOK, "")
 	})
+}
+
+// BenchmarkForgotPassword times POST /api/auth/password/forgot for an address with an account and
+// one without, alternating, and reports the median of each and their ratio (known/unknown). The
+// answer does the same work for both (the lookup and the mail come after it), so the ratio should be
+// near 1. Run with -benchtime=50x for 50 tries of each.
+func BenchmarkForgotPassword(b *testing.B) {
+	e := newEnv(b, func(c *envConfig) { c.Mail = true })
+	e.register("known@example.com")
+	known, unknown := map[string]string{"email": "known@example.com"}, map[string]string{"email": "unknown@example.com"}
+	timed := func(body map[string]string) time.Duration {
+		start := time.Now()
+		if rec := e.post("/api/auth/password/forgot", body, ""); rec.Code != http.StatusAccepted {
+			b.Fatalf("forgot %s = %d", body["email"], rec.Code)
+		}
+		return time.Since(start)
+	}
+	timed(known) // warm both paths up
+	timed(unknown)
+	e.settle()
+	var k, u []time.Duration
+	for b.Loop() {
+		k = append(k, timed(known))
+		u = append(u, timed(unknown))
+	}
+	b.StopTimer()
+	e.settle()
+	median := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2])
+	}
+	b.ReportMetric(median(k), "known-ns")
+	b.ReportMetric(median(u), "unknown-ns")
+	b.ReportMetric(median(k)/median(u), "known/unknown")
 }

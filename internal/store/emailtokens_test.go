@@ -3,13 +3,19 @@ package store_test
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/store"
+	"github.com/authserver/authserver/internal/store/storetest"
 )
 
 // issue stores a token of purpose for u to address to, created at, and returns its hash.
@@ -230,4 +236,74 @@ func TestResetPasswordRace(t *testing.T) {
 			t.Errorf("%d racing resets succeeded, want exactly 1", won)
 		}
 	})
+}
+
+// faultyStores returns, for each backend, a fresh store and a second connection to its database,
+// through which a test can plant a fault (a trigger) the store cannot see coming.
+func faultyStores(t *testing.T) map[string]func(t *testing.T) (*store.Store, *sql.DB, string) {
+	open := func(t *testing.T, driver models.Driver, sqlDriver, dsn string) (*store.Store, *sql.DB) {
+		s, err := store.Open(t.Context(), driver, dsn, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		db, err := sql.Open(sqlDriver, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		return s, db
+	}
+	list := map[string]func(t *testing.T) (*store.Store, *sql.DB, string){
+		"sqlite": func(t *testing.T) (*store.Store, *sql.DB, string) {
+			s, db := open(t, models.DriverSQLite, "sqlite", filepath.Join(t.TempDir(), "auth.db"))
+			return s, db, `CREATE TRIGGER fail_revocations BEFORE INSERT ON revocations BEGIN SELECT RAISE(ABORT, 'injected failure'); END`
+		},
+	}
+	if os.Getenv("TEST_DATABASE_URL") != "" {
+		list["postgres"] = func(t *testing.T) (*store.Store, *sql.DB, string) {
+			s, db := open(t, models.DriverPostgres, "pgx", storetest.PostgresDSN(t))
+			return s, db, `CREATE FUNCTION fail_revocation() RETURNS trigger LANGUAGE plpgsql AS
+				$$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+				CREATE TRIGGER fail_revocations BEFORE INSERT ON revocations FOR EACH ROW EXECUTE FUNCTION fail_revocation()`
+		}
+	}
+	return list
+}
+
+// A reset whose last write fails leaves nothing half-written: the password, the token, the
+// verification and the sessions are as before, and the token still works once the fault is gone.
+func TestResetPasswordAllOrNothing(t *testing.T) {
+	for name, open := range faultyStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s, db, trigger := open(t)
+			u := newUser(t, s, "ivy@example.com", models.RoleUser, t0)
+			sess := newSession(t, s, u.ID, t0)
+			h := issue(t, s, u, models.PurposeResetPassword, u.Email, "r", t0)
+			if _, err := db.ExecContext(ctx, trigger); err != nil {
+				t.Fatalf("plant the fault: %v", err)
+			}
+			if _, _, err := s.ResetPassword(ctx, h, "new-hash", t0.Add(time.Minute), t0.Add(time.Hour)); err == nil ||
+				!strings.Contains(err.Error(), "injected failure") {
+				t.Fatalf("ResetPassword with the revocations insert failing = %v, want the injected failure", err)
+			}
+			stored, err := s.UserByID(ctx, u.ID)
+			if err != nil || stored.PasswordHash != "hash" || stored.EmailVerified {
+				t.Errorf("user after the failed reset = %+v, %v; want it unchanged", stored, err)
+			}
+			if ids := activeIDs(t, s, u.ID); len(ids) != 1 || ids[0] != sess.ID {
+				t.Errorf("sessions after the failed reset = %v, want %s still active", ids, sess.ID)
+			}
+			if _, err := db.ExecContext(ctx, "DROP TRIGGER fail_revocations"+map[string]string{"postgres": " ON revocations"}[name]); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.ResetPassword(ctx, h, "new-hash", t0.Add(time.Minute), t0.Add(time.Hour)); err != nil {
+				t.Errorf("ResetPassword once the fault is gone = %v, want the unspent token to work", err)
+			}
+		})
+	}
 }
