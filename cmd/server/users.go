@@ -23,7 +23,7 @@ import (
 const maxPasswordInput = 4 << 10
 
 // userActions are the actions of `server user`.
-var userActions = []string{"create", "set-role", "disable", "enable", "delete", "reset-mfa", "list"}
+var userActions = []string{"create", "set-role", "disable", "enable", "delete", "reset-mfa", "list", "reset-link"}
 
 // userCommand runs `server user ...`, doing what the admin routes do, for operators without a
 // token. It says on stderr which database it opened, and refuses to create the default SQLite
