@@ -35,7 +35,8 @@ type server struct {
 
 // baseEnv is the environment every test server starts from: test secrets, cookies over plain
 // HTTP, the SPA served, rate limits no test reaches, and a fresh SQLite file. startServer adds
-// CLIENT_URL (the server's own origin) unless the test sets it.
+// CLIENT_URL and APP_URL (the server's own origin: mailed links lead to the SPA it serves) unless
+// the test sets them.
 func baseEnv(t *testing.T) map[string]string {
 	return map[string]string{
 		"JWT_ACCESS_SECRET":   "e2e-access-secret-0123456789abcdef0123",
@@ -65,7 +66,7 @@ func startServerAt(t *testing.T, host string, env map[string]string) *server {
 	}
 	url := "http://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	all := baseEnv(t)
-	all["CLIENT_URL"] = url
+	all["CLIENT_URL"], all["APP_URL"] = url, url
 	maps.Copy(all, env)
 	cfg, err := config.Load(func(k string) string { return all[k] })
 	if err != nil {

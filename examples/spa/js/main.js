@@ -12,10 +12,15 @@
 import { restoreSession, signedIn, subscribe } from "./api.js";
 import { render, route, start } from "./router.js";
 import { accountScreen } from "./screens/account.js";
+import { confirmEmailScreen, forgotScreen, resetScreen, verifyScreen } from "./screens/email.js";
 import { signinScreen } from "./screens/signin.js";
 import { h, logActivity, mount, showError } from "./ui.js";
 
 route("/", () => (signedIn() ? accountScreen() : signinScreen()));
+route("/forgot-password", forgotScreen);
+route("/reset-password", resetScreen);
+route("/verify-email", verifyScreen);
+route("/confirm-email", confirmEmailScreen);
 route("*", () =>
   mount(h("section", { class: "card" }, h("h2", {}, "Page not found"), h("p", {}, "Nothing lives at ", h("code", {}, location.pathname), ". "), h("a", { href: "/", "data-link": true }, "Go home"))),
 );

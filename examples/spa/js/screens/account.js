@@ -5,6 +5,7 @@
 
 import { addPasskey, api, logout, passkeysSupported } from "../api.js";
 import { form, h, mount, notice, run, showError, when } from "../ui.js";
+import { changeEmailCard } from "./email.js";
 import { secondFactorCard } from "./mfa.js";
 
 // accountScreen mounts the account view and loads its four parts at once: when the access token
@@ -42,6 +43,7 @@ export async function accountScreen() {
     ),
     h("section", { class: "card" }, h("h2", {}, "You"), me),
     h("section", { class: "card" }, h("h2", {}, "GET /api/profile"), profile),
+    changeEmailCard(),
     h("section", { class: "card wide" },
       h("h2", {}, "Your sessions"),
       h("table", {},

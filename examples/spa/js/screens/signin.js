@@ -57,6 +57,7 @@ export function signinScreen() {
         submit: "Sign in",
         onSubmit: ({ email, password }) => signIn(email, password),
       }),
+      h("p", {}, h("a", { href: "/forgot-password", "data-link": true, "data-test": "forgot" }, "Forgot your password?")),
     ),
     h("section", { class: "card" },
       h("h2", {}, "Sign in with a passkey"),
