@@ -529,8 +529,7 @@ func TestProtectedRoutes(t *testing.T) {
 		rec := e.do(req{method: "GET", path: "/api/me", bearer: s.access})
 		expect(t, "GET /api/me", rec, http.StatusOK, "")
 		u, _ := jsonBody(t, rec)["user"].(map[string]any)
-		wantKeys(t, "GET /api/me user", u, "id", "email", "role", "mfa", "createdAt")
-		wantKeys(t, "GET /api/me user", u, "id", "email", "role", "emailVerified", "createdAt")
+		wantKeys(t, "GET /api/me user", u, "id", "email", "role", "emailVerified", "mfa", "createdAt")
 		if u["id"] != id || u["email"] != "member@example.com" || u["role"] != "user" {
 			t.Errorf("GET /api/me user = %v, want id %s, email member@example.com, role user", u, id)
 		}

@@ -56,10 +56,8 @@ func New() *Metrics {
 		}),
 	}
 	m.Registry.MustRegister(m.Requests, m.Duration, m.BcryptWait, m.AuthEvents, m.AuditDropped, m.AuditWritten, m.DenyList,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.Mail, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector())
-	m.Registry.MustRegister(m.Requests, m.Duration, m.AuthEvents, m.AuditDropped, m.AuditWritten, m.DenyList, m.Mail,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
