@@ -70,7 +70,7 @@ type App struct {
 	Limits   *ratelimit.Limits
 	Auth     *auth.Service
 	Passkeys *passkeys.Service // nil when no WebAuthn relying party is configured
-	Mail     *mail.Queue // nil when the server sends no mail
+	Mail     *mail.Queue       // nil when the server sends no mail
 
 	log      *slog.Logger
 	closers  []func() error     // what New opened, closed last-opened first
