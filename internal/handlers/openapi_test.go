@@ -25,6 +25,7 @@ import (
 
 	"github.com/authserver/authserver/docs"
 	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/passkeys/passkeytest"
 	"github.com/authserver/authserver/internal/store/storetest"
 )
 
@@ -359,6 +360,73 @@ var conformanceCases = []conformanceCase{
 	{op: "POST /api/admin/users/{id}/password-reset", status: 404, build: func(f *fixture) req {
 		return jsonReq("POST", "/api/admin/users/"+unknownID+"/password-reset", nil, f.admin.access)
 	}},
+	{op: "POST /api/auth/passkeys/register/options", status: 200, build: func(f *fixture) req {
+		return jsonReq("POST", "/api/auth/passkeys/register/options", nil, f.user.access)
+	}},
+	{op: "POST /api/auth/passkeys/register/options", status: 401, build: func(f *fixture) req {
+		return jsonReq("POST", "/api/auth/passkeys/register/options", nil, "")
+	}},
+	{op: "POST /api/auth/passkeys/register", status: 201, build: func(f *fixture) req {
+		return f.passkeyRegistration(f.user)
+	}},
+	{op: "POST /api/auth/passkeys/register", status: 400, offContract: true, build: func(f *fixture) req {
+		c := f.e.options("register options", "/api/auth/passkeys/register/options", f.user.access, nil)
+		return jsonReq("POST", "/api/auth/passkeys/register", map[string]any{"challengeId": c.ChallengeID, "credential": map[string]any{"id": "x"}}, f.user.access)
+	}},
+	{op: "POST /api/auth/passkeys/register", status: 401, build: func(f *fixture) req {
+		r := f.passkeyRegistration(f.user)
+		r.bearer = ""
+		return r
+	}},
+	{op: "POST /api/auth/passkeys/register", status: 409, build: func(f *fixture) req {
+		s := f.fresh()
+		for i := range 20 {
+			f.e.addPasskey(s, fmt.Sprintf("key %d", i))
+		}
+		return f.passkeyRegistration(s)
+	}},
+	{op: "GET /api/auth/passkeys", status: 200, build: func(f *fixture) req {
+		return req{method: "GET", path: "/api/auth/passkeys", bearer: f.user.access}
+	}},
+	{op: "GET /api/auth/passkeys", status: 401, build: func(f *fixture) req { return req{method: "GET", path: "/api/auth/passkeys"} }},
+	{op: "DELETE /api/auth/passkeys/{id}", status: 204, build: func(f *fixture) req {
+		_, id := f.e.addPasskey(f.user, "to delete")
+		return req{method: "DELETE", path: "/api/auth/passkeys/" + id, bearer: f.user.access}
+	}},
+	{op: "DELETE /api/auth/passkeys/{id}", status: 401, build: func(f *fixture) req {
+		return req{method: "DELETE", path: "/api/auth/passkeys/" + unknownID}
+	}},
+	{op: "DELETE /api/auth/passkeys/{id}", status: 404, build: func(f *fixture) req {
+		return req{method: "DELETE", path: "/api/auth/passkeys/" + unknownID, bearer: f.user.access}
+	}},
+	{op: "DELETE /api/auth/passkeys/{id}", status: 409, build: func(f *fixture) req {
+		// An account without a password (none can be made through the API today) keeps its last passkey.
+		email := fmt.Sprintf("passwordless-%d@example.com", time.Now().UnixNano())
+		userID := f.register(email)
+		a, id := f.e.addPasskey(f.login(email), "last")
+		if _, err := f.e.store.ChangePassword(context.Background(), userID, "", "", f.e.clock.Now(), f.e.clock.Now()); err != nil {
+			f.e.t.Fatalf("clear the password: %v", err)
+		}
+		rec := f.e.passkeyLogin(a)
+		expect(f.e.t, "passkey login without a password", rec, http.StatusOK, "")
+		return req{method: "DELETE", path: "/api/auth/passkeys/" + id, bearer: jsonBody(f.e.t, rec)["accessToken"].(string)}
+	}},
+	{op: "POST /api/auth/passkeys/login/options", status: 200, build: func(f *fixture) req {
+		return jsonReq("POST", "/api/auth/passkeys/login/options", map[string]any{"email": conformanceEmail}, "")
+	}},
+	{op: "POST /api/auth/passkeys/login/options", status: 400, offContract: true, build: func(f *fixture) req {
+		return jsonReq("POST", "/api/auth/passkeys/login/options", map[string]any{"email": 42}, "")
+	}},
+	{op: "POST /api/auth/passkeys/login", status: 200, build: func(f *fixture) req {
+		a, _ := f.e.addPasskey(f.fresh(), "sign-in")
+		return f.passkeyAssertion(a)
+	}},
+	{op: "POST /api/auth/passkeys/login", status: 400, offContract: true, build: func(f *fixture) req {
+		return jsonReq("POST", "/api/auth/passkeys/login", map[string]any{"challengeId": "x"}, "")
+	}},
+	{op: "POST /api/auth/passkeys/login", status: 401, build: func(f *fixture) req {
+		return f.passkeyAssertion(passkeytest.New(f.e.t, passkeyOrigin)) // never registered
+	}},
 	{op: "GET /.well-known/jwks.json", status: 200, build: func(f *fixture) req { return req{method: "GET", path: "/.well-known/jwks.json"} }},
 	{op: "GET /healthz", status: 200, build: func(f *fixture) req { return req{method: "GET", path: "/healthz"} }},
 	{op: "GET /readyz", status: 200, build: func(f *fixture) req { return req{method: "GET", path: "/readyz"} }},
@@ -434,6 +502,7 @@ func newConformanceServer(t *testing.T, driven map[string]bool, mutate func(*env
 	e := newEnv(t, func(c *envConfig) {
 		c.Introspection = []string{introspectionToken}
 		c.Mail = true
+		withPasskeys(c)
 		if mutate != nil {
 			mutate(c)
 		}
@@ -490,6 +559,20 @@ func (f *fixture) fresh() session {
 	email := fmt.Sprintf("fresh-%d-%d@example.com", f.calls, time.Now().UnixNano())
 	f.register(email)
 	return f.login(email)
+}
+
+// passkeyRegistration is a finished registration of a new software authenticator for s's user.
+func (f *fixture) passkeyRegistration(s session) req {
+	a := passkeytest.New(f.e.t, passkeyOrigin)
+	c := f.e.options("register options", "/api/auth/passkeys/register/options", s.access, nil)
+	body := map[string]any{"challengeId": c.ChallengeID, "credential": json.RawMessage(a.Create(f.e.t, c.Options)), "name": "conformance"}
+	return jsonReq("POST", "/api/auth/passkeys/register", body, s.access)
+}
+
+// passkeyAssertion is a username-less passkey login with a.
+func (f *fixture) passkeyAssertion(a *passkeytest.Authenticator) req {
+	c := f.e.options("login options", "/api/auth/passkeys/login/options", "", map[string]any{})
+	return jsonReq("POST", "/api/auth/passkeys/login", map[string]any{"challengeId": c.ChallengeID, "credential": json.RawMessage(a.Get(f.e.t, c.Options))}, "")
 }
 
 // pending returns a fresh user's session with a pending TOTP factor, and its secret.
