@@ -30,56 +30,40 @@ func newHasher(tb testing.TB, concurrency int, wait time.Duration) *auth.Hasher 
 
 func TestHasherBusy(t *testing.T) {
 	ctx := context.Background()
-	// One slot. A goroutine holds it by verifying holdHash; meanwhile Hash is tried again and again.
-	// Each try either gets the slot (the holder has not taken it yet, or just released it) or,
-	// while the holder has it, waits 50ms and gets ErrBusy. Whether a try lands in the holder's
-	// window depends on scheduling, so a round that never saw it is repeated.
-	for round := range 5 {
-		h := newHasher(t, 1, 50*time.Millisecond)
-		type result struct {
-			ok  bool
-			err error
+	// One slot. The hasher reads the slot count while it admits a hash, under the lock it takes the
+	// slot with; the first read is the holder's, so once it has been read the slot is held and a
+	// Hash must wait, then fail with ErrBusy. The holder verifies holdHash (cost 10), which lasts
+	// far longer than the 5ms wait, whatever the machine's load.
+	asked := make(chan struct{}, 1)
+	oneSlot := func() int {
+		select {
+		case asked <- struct{}{}:
+		default:
 		}
-		held := make(chan result, 1)
-		go func() {
-			ok, err := h.Verify(ctx, holdHash, holdPassword)
-			held <- result{ok, err}
-		}()
-		sawBusy := false
-		var r result
-	poll:
-		for {
-			select {
-			case r = <-held:
-				break poll
-			default:
-			}
-			_, err := h.Hash(ctx, "some password")
-			switch {
-			case errors.Is(err, auth.ErrBusy):
-				sawBusy = true
-				r = <-held
-				break poll
-			case err != nil:
-				t.Fatalf("Hash error = %v, want nil or ErrBusy", err)
-			}
-		}
-		if errors.Is(r.err, auth.ErrBusy) {
-			continue // the polling starved the holder: try again
-		}
-		if r.err != nil || !r.ok {
-			t.Fatalf("Verify(holdHash, its password) = %v, %v; want true, nil", r.ok, r.err)
-		}
-		if !sawBusy {
-			t.Logf("round %d: no Hash landed while the slot was held; trying again", round)
-			continue
-		}
-		if _, err := h.Hash(ctx, "some password"); err != nil {
-			t.Errorf("Hash after the slot was released error = %v, want nil", err)
-		}
-		return
+		return 1
 	}
-	t.Fatalf("in 5 rounds, no Hash got ErrBusy while the only slot was held")
+	h, err := auth.NewHasher(bcrypt.MinCost, oneSlot, 5*time.Millisecond)
+	if err != nil {
+		t.Fatalf("NewHasher error: %v", err)
+	}
+	held := make(chan error, 1)
+	go func() {
+		ok, err := h.Verify(ctx, holdHash, holdPassword)
+		if err == nil && !ok {
+			err = errors.New("holdHash does not match holdPassword")
+		}
+		held <- err
+	}()
+	<-asked
+	if _, err := h.Hash(ctx, "some password"); !errors.Is(err, auth.ErrBusy) {
+		t.Errorf("Hash while the only slot is held error = %v, want ErrBusy", err)
+	}
+	if err := <-held; err != nil {
+		t.Fatalf("Verify(holdHash, its password) error = %v", err)
+	}
+	if _, err := h.Hash(ctx, "some password"); err != nil {
+		t.Errorf("Hash after the slot was released error = %v, want nil", err)
+	}
 }
 
 func TestHasherContextCanceled(t *testing.T) {
