@@ -32,6 +32,8 @@ func (e *fuzzEnv) in(t *testing.T) *testEnv {
 func newFuzzEnv(f *testing.F) *fuzzEnv {
 	e := newEnv(f, func(c *envConfig) {
 		c.GeneralMax, c.AuthMax, c.LoginMaxFailures = math.MaxInt32, math.MaxInt32, math.MaxInt32
+		c.Mail = true // the routes that send mail answer 503 MAIL_NOT_CONFIGURED without it
+		withPasskeys(c)
 	})
 	e.makeAdmin("root@example.com")
 	e.register("user@example.com")
@@ -64,6 +66,20 @@ func FuzzJSONBodies(f *testing.F) {
 		{method: "POST", path: "/api/auth/logout"},
 		{method: "POST", path: "/api/auth/password", bearer: e.user.access},
 		{method: "PATCH", path: "/api/admin/users/" + e.victimID, bearer: e.admin.access},
+		{method: "POST", path: "/api/auth/verify-email/resend"},
+		{method: "POST", path: "/api/auth/verify-email"},
+		{method: "POST", path: "/api/auth/password/forgot"},
+		{method: "POST", path: "/api/auth/password/reset"},
+		{method: "POST", path: "/api/auth/email", bearer: e.user.access},
+		{method: "POST", path: "/api/auth/email/confirm"},
+		{method: "POST", path: "/api/auth/mfa/totp", bearer: e.user.access},
+		{method: "POST", path: "/api/auth/mfa/totp/confirm", bearer: e.user.access},
+		{method: "DELETE", path: "/api/auth/mfa/totp", bearer: e.user.access},
+		{method: "POST", path: "/api/auth/mfa/recovery-codes", bearer: e.user.access},
+		{method: "POST", path: "/api/auth/mfa/verify"},
+		{method: "POST", path: "/api/auth/passkeys/register", bearer: e.user.access},
+		{method: "POST", path: "/api/auth/passkeys/login/options"},
+		{method: "POST", path: "/api/auth/passkeys/login"},
 	}
 	for n := range routes {
 		for _, body := range []string{
@@ -71,6 +87,11 @@ func FuzzJSONBodies(f *testing.F) {
 			`{"email":"user@example.com","password":"correct horse battery staple"}`,
 			`{"refreshToken":"a.b.c"}`, `{"currentPassword":"x","newPassword":"тихий снег ложится на крыши"}`,
 			`{"role":"admin"}`, `{"disabled":true,"role":"user"}`, `{"role":null}`, `{"email":["a"]}`,
+			`{"token":"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG","newPassword":"a fresh long passphrase"}`,
+			`{"password":"correct horse battery staple","newEmail":"moved@example.com"}`, `{"token":""}`,
+			`{"code":"123456"}`, `{"code":"12345"}`, `{"code":"１２３４５６"}`, `{"mfaToken":"a.b.c","recoveryCode":"abcd-efgh-jkmn"}`,
+			`{"challengeId":"x","credential":{"id":"AA","rawId":"AA","type":"public-key","response":{}}}`,
+			`{"challengeId":"` + strings.Repeat("A", 43) + `","credential":{"response":{"clientDataJSON":"e30","authenticatorData":"","signature":""}}}`,
 			`null`, `[]`, `{}`, `{"a":` + strings.Repeat("[", 200), `"\u0000"`, "{\"email\":\"\xff\"}", `{"email":1e999}`,
 		} {
 			f.Add(uint8(n), []byte(body))
