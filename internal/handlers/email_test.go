@@ -542,3 +542,28 @@ func BenchmarkForgotPassword(b *testing.B) {
 	b.ReportMetric(median(u), "unknown-ns")
 	b.ReportMetric(median(k)/median(u), "known/unknown")
 }
+
+// A password reset by email leaves the second factor in place: the new password alone only
+// reaches the second step, and the TOTP code still completes it.
+func TestPasswordResetKeepsSecondFactor(t *testing.T) {
+	forEachMailBackend(t, nil, func(t *testing.T, e *testEnv) {
+		e.register("sam@example.com")
+		e.mailTo(t, "sam@example.com") // the verification mail
+		en := e.enrol(e.login("sam@example.com"))
+		expect(t, "forgot", e.post("/api/auth/password/forgot", map[string]string{"email": "sam@example.com"}, ""), http.StatusAccepted, "")
+		tok := token(t, e.mailTo(t, "sam@example.com"), "/reset-password")
+		const newPassword = "a brand new passphrase 42"
+		expect(t, "reset", e.post("/api/auth/password/reset", map[string]string{"token": tok, "newPassword": newPassword}, ""), http.StatusOK, "")
+
+		rec := e.do(req{method: "POST", path: "/api/auth/login", body: map[string]string{"email": "sam@example.com", "password": newPassword}})
+		expect(t, "login with the new password", rec, http.StatusOK, "")
+		body := jsonBody(t, rec)
+		if body["mfaRequired"] != true || body["accessToken"] != nil || rec.Header().Get("Set-Cookie") != "" {
+			t.Fatalf("login after a reset = %s (Set-Cookie %q), want only the second step", rec.Body.String(), rec.Header().Get("Set-Cookie"))
+		}
+		s := e.verified("second step after a reset", e.verify(body["mfaToken"].(string), "code", e.totp(en.secret, 0)))
+		if st := e.mfaStatus(s.access); st["totp"] != true {
+			t.Errorf("GET /api/auth/mfa after a reset = %v, want totp on", st)
+		}
+	})
+}
