@@ -36,9 +36,6 @@ import (
 	"github.com/authserver/authserver/internal/tokens"
 )
 
-// hashWait is how long a login waits for a free bcrypt slot before 503.
-const hashWait = 5 * time.Second
-
 // Overrides replace what New would otherwise build from the configuration; tests use them. The
 // zero Overrides builds everything from the configuration.
 type Overrides struct {
@@ -133,7 +130,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Overrides) 
 	if cfg.BcryptConcurrency > 0 {
 		hashes = auth.FixedSlots(cfg.BcryptConcurrency)
 	}
-	hasher, err := auth.NewHasher(cost, hashes, hashWait)
+	hasher, err := auth.NewHasher(cost, hashes, cfg.BcryptQueueWait)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +193,7 @@ func (a *App) Handler() (http.Handler, error) {
 		Ready: a.Ready, ClientURLs: a.Config.ClientURLs, TrustedProxies: a.Config.TrustedProxies,
 		CookieSecure: a.Config.CookieSecure, Fingerprint: a.Config.TokenFingerprint, SPA: pages,
 		IntrospectionTokens: secretStrings(a.Config.IntrospectionTokens),
-		RequireMFAForAdmin:  a.Config.RequireMFAForAdmin, OpenAPI: openAPI,
+		RequireMFAForAdmin:  a.Config.RequireMFAForAdmin, OpenAPI: openAPI, RequestTimeout: a.Config.RequestTimeout,
 	})
 }
 

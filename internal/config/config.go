@@ -72,6 +72,8 @@ type Config struct {
 	AuditRetention   time.Duration // AUDIT_RETENTION
 	AuditQueueSize   int           // AUDIT_QUEUE_SIZE
 	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT
+	RequestTimeout   time.Duration // REQUEST_TIMEOUT: how long one request may work before 503
+	BcryptQueueWait  time.Duration // BCRYPT_QUEUE_TIMEOUT: how long a hash waits for a slot before 503
 
 	// IntrospectionTokens (INTROSPECTION_TOKENS or INTROSPECTION_TOKENS_FILE) are the bearer
 	// secrets that may call POST /oauth/introspect; without any, that route does not exist.
@@ -157,6 +159,8 @@ func load(getenv func(string) string, withTokens bool) (Config, error) {
 		AuditRetention:   l.positiveDuration("AUDIT_RETENTION", 90*day, 3650*day),
 		AuditQueueSize:   l.number("AUDIT_QUEUE_SIZE", 4096, 1, 1_000_000),
 		ShutdownTimeout:  l.positiveDuration("SHUTDOWN_TIMEOUT", 15*time.Second, 10*time.Minute),
+		RequestTimeout:   l.positiveDuration("REQUEST_TIMEOUT", 10*time.Second, 10*time.Minute),
+		BcryptQueueWait:  l.positiveDuration("BCRYPT_QUEUE_TIMEOUT", 5*time.Second, 10*time.Minute),
 	}
 	if withTokens {
 		c.AccessSecret, c.RefreshSecret = l.secrets(c.Algorithm)

@@ -23,9 +23,6 @@ import (
 // maxBodyBytes is the largest request body accepted: 10 KiB.
 const maxBodyBytes = 10 << 10
 
-// requestTimeout bounds the work of one request.
-const requestTimeout = 10 * time.Second
-
 // Deps are the parts the HTTP layer is built from; internal/app wires them.
 type Deps struct {
 	Auth           *auth.Service
@@ -44,7 +41,8 @@ type Deps struct {
 	IntrospectionTokens []string
 	// RequireMFAForAdmin makes admin routes answer 403 MFA_REQUIRED to tokens without "mfa" in amr.
 	RequireMFAForAdmin bool
-	OpenAPI            []byte // the OpenAPI document as JSON, served at GET /openapi.json
+	OpenAPI            []byte        // the OpenAPI document as JSON, served at GET /openapi.json
+	RequestTimeout     time.Duration // REQUEST_TIMEOUT: the work of one request is bounded to it
 }
 
 // NewServer returns the HTTP handler of the API. It fails on a bad trusted-proxy list or SPA
@@ -67,7 +65,7 @@ func NewServer(d Deps) (http.Handler, error) {
 		middleware.Except(proxyPaths, middleware.Origins(d.ClientURLs, "/api/auth/refresh", "/api/auth/logout")),
 		middleware.Except(proxyPaths, middleware.CORS(d.ClientURLs)),
 		middleware.BodyLimit(maxBodyBytes),
-		middleware.Deadline(requestTimeout),
+		middleware.Deadline(d.RequestTimeout),
 	)
 	pages, err := loadSPA(d.SPA)
 	if err != nil {

@@ -30,7 +30,7 @@ func New() *Metrics {
 		}, []string{"method", "route", "status"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "auth_http_request_duration_seconds", Help: "HTTP request latency, by route.",
-			// Up to the 10 s deadline of every request.
+			// Up to the default 10 s deadline of every request (REQUEST_TIMEOUT).
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route"}),
 		BcryptWait: prometheus.NewHistogram(prometheus.HistogramOpts{
