@@ -24,7 +24,7 @@ func (s *Service) startSession(ctx context.Context, u *models.User, c Client, am
 		ExpiresAt: now.Add(s.settings.MaxLifetime), UserAgent: clip(c.UserAgent, 512), IP: c.IP, Generation: 1,
 		AMR: strings.Join(amr, ","),
 	}
-	refresh, maxAge, err := s.refreshToken(sess, now)
+	refresh, maxAge, err := s.refreshToken(sess, "", now)
 	if err != nil {
 		return nil, err
 	}
@@ -40,17 +40,24 @@ func (s *Service) startSession(ctx context.Context, u *models.User, c Client, am
 	return out, nil
 }
 
-// refreshToken (re)builds the refresh token of sess's current generation, issued at iat. The
-// token is a pure function of the session, so a racing refresh can be given the same one again.
-func (s *Service) refreshToken(sess *models.Session, iat time.Time) (token string, maxAge int, err error) {
-	exp := minTime(iat.Add(s.settings.RefreshTTL), iat.Add(s.settings.IdleTimeout), sess.ExpiresAt)
+// refreshToken builds the refresh token of sess that follows the token whose jti is follows (""
+// for the session's first), issued at iat, and its cookie's Max-Age. The token is a pure function
+// of its arguments and the session's end, so a racing refresh can be given the same one again.
+func (s *Service) refreshToken(sess *models.Session, follows string, iat time.Time) (token string, maxAge int, err error) {
+	exp := minTime(iat.Add(s.refreshLife()), sess.ExpiresAt)
 	token, err = s.tokens.IssueRefresh(tokens.RefreshInput{
-		UserID: sess.UserID, SessionID: sess.ID, Generation: sess.Generation, IssuedAt: iat, ExpiresAt: exp,
+		UserID: sess.UserID, SessionID: sess.ID, Follows: follows, IssuedAt: iat, ExpiresAt: exp,
 	})
 	if err != nil {
 		return "", 0, fmt.Errorf("issue refresh token: %w", err)
 	}
 	return token, int(exp.Sub(s.now()).Seconds()), nil
+}
+
+// refreshLife is how long a refresh token lives when its session ends later: the refresh expiry,
+// or the idle timeout when that is shorter.
+func (s *Service) refreshLife() time.Duration {
+	return min(s.settings.RefreshTTL, s.settings.IdleTimeout)
 }
 
 // issue makes the access token of a session; it never outlives the session's idle or absolute end.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/tokens"
 )
 
 // refreshDecision is what presenting a refresh token does to its session.
@@ -40,6 +41,8 @@ func (s *Service) decide(cur *models.Session, presented []byte, now time.Time) r
 // deterministic"): the current token is replaced; the token just replaced, within the reuse
 // grace, gets the same current token again; any older token revokes the whole session and fails
 // with ErrTokenReuse. Bad, expired or revoked tokens fail with ErrInvalidRefreshToken.
+// The common case, the current token presented, is one statement (rotateAtOnce); every other case,
+// and a common case whose assumptions do not hold, is decided under the session's lock (rotateLocked).
 func (s *Service) Refresh(ctx context.Context, token string, c Client) (*Issued, error) {
 	if token == "" {
 		return nil, ErrNoRefreshToken
@@ -49,6 +52,62 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (*Issued,
 		return nil, ErrInvalidRefreshToken
 	}
 	presented := hashToken(token)
+	now := s.now().UTC().Truncate(time.Second)
+	sess, refresh, maxAge, err := s.rotateAtOnce(ctx, claims, presented, now, c)
+	if errors.Is(err, models.ErrNotFound) {
+		sess, refresh, maxAge, err = s.rotateLocked(ctx, claims, presented, now, c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.issue(sess.User, sess, refresh, maxAge, now, c)
+	if err != nil {
+		return nil, err
+	}
+	s.record(ctx, models.AuditRefresh, sess.UserID, sess.ID, c, models.AuditDetail{Generation: sess.Generation})
+	return out, nil
+}
+
+// endUnknown stands for "no later than this" when a session's end is not known.
+var endUnknown = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// rotateAtOnce tries the common case of a refresh, the session's current token presented, as one
+// statement (store.RotateSession). The next token is built before the session is read: its jti
+// follows the presented one, and its expiry, the smaller of now plus its life and the session's
+// end, is known from the presented token alone. When that token ended before its full life, its
+// expiry is the session's end; otherwise the session must end no sooner than the next token's
+// full life. The statement applies only if the session matches all of that, so the token is the
+// one rotateLocked would have built. models.ErrNotFound means it did not apply.
+func (s *Service) rotateAtOnce(ctx context.Context, claims *tokens.RefreshClaims, presented []byte, now time.Time, c Client) (*models.Session, string, int, error) {
+	if claims.IssuedAt == nil || claims.ExpiresAt == nil {
+		return nil, "", 0, models.ErrNotFound
+	}
+	life := s.refreshLife()
+	endFrom, endTo := now.Add(life), endUnknown
+	if prev := claims.ExpiresAt.Time.UTC(); prev.Before(claims.IssuedAt.Time.Add(life)) {
+		endFrom, endTo = prev, prev // cut short by the session's end
+	}
+	if !endTo.After(now) {
+		return nil, "", 0, models.ErrNotFound // the session has ended (within the leeway)
+	}
+	refresh, maxAge, err := s.refreshToken(&models.Session{ID: claims.SessionID, UserID: claims.Subject, ExpiresAt: endTo}, claims.ID, now)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	sess, err := s.store.RotateSession(ctx, models.Rotation{
+		ID: claims.SessionID, UserID: claims.Subject, Presented: presented, Next: hashToken(refresh),
+		At: now, IdleSince: now.Add(-s.settings.IdleTimeout), EndFrom: endFrom, EndTo: endTo,
+		IP: c.IP, UserAgent: clip(c.UserAgent, 512),
+	})
+	if err != nil {
+		return nil, "", 0, err
+	}
+	return sess, refresh, maxAge, nil
+}
+
+// rotateLocked decides a refresh under the session's lock: rotate, reissue or revoke (then it
+// publishes the revocation, records token_reuse_detected and fails with ErrTokenReuse).
+func (s *Service) rotateLocked(ctx context.Context, claims *tokens.RefreshClaims, presented []byte, now time.Time, c Client) (*models.Session, string, int, error) {
 	var (
 		decision refreshDecision
 		refresh  string
@@ -56,8 +115,7 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (*Issued,
 		sess     models.Session
 		revoked  []models.Revocation
 	)
-	now := s.now().UTC().Truncate(time.Second)
-	err = s.store.UpdateSession(ctx, claims.SessionID, func(cur *models.Session) (bool, []models.Revocation, error) {
+	err := s.store.UpdateSession(ctx, claims.SessionID, func(cur *models.Session) (bool, []models.Revocation, error) {
 		if cur.UserID != claims.Subject || !cur.Active(now, s.settings.IdleTimeout) || cur.User.Disabled {
 			return false, nil, ErrInvalidRefreshToken
 		}
@@ -68,7 +126,7 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (*Issued,
 			cur.Generation++
 			cur.RotatedAt, cur.LastUsedAt = now, now
 			cur.IP, cur.UserAgent = c.IP, clip(c.UserAgent, 512)
-			t, age, err := s.refreshToken(cur, now)
+			t, age, err := s.refreshToken(cur, claims.ID, now)
 			if err != nil {
 				return false, nil, err
 			}
@@ -76,9 +134,15 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (*Issued,
 			refresh, maxAge, sess = t, age, *cur
 			return true, nil, nil
 		case reissue:
-			t, age, err := s.refreshToken(cur, cur.RotatedAt)
+			// The current token follows the presented one; rebuilt, it must be the one stored
+			// (it is not when the refresh settings changed since, or the presented token came
+			// from a version of this server that derived jtis otherwise).
+			t, age, err := s.refreshToken(cur, claims.ID, cur.RotatedAt)
 			if err != nil {
 				return false, nil, err
+			}
+			if !equalHash(hashToken(t), cur.TokenHash) {
+				return false, nil, ErrInvalidRefreshToken
 			}
 			refresh, maxAge, sess = t, age, *cur
 			return false, nil, nil
@@ -91,21 +155,15 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (*Issued,
 	})
 	switch {
 	case errors.Is(err, models.ErrNotFound), errors.Is(err, ErrInvalidRefreshToken):
-		return nil, ErrInvalidRefreshToken
+		return nil, "", 0, ErrInvalidRefreshToken
 	case err != nil:
-		return nil, fmt.Errorf("rotate session %s: %w", claims.SessionID, err)
+		return nil, "", 0, fmt.Errorf("rotate session %s: %w", claims.SessionID, err)
 	case decision == revoke:
 		s.revoker.Publish(ctx, revoked)
 		s.record(ctx, models.AuditTokenReuseDetected, claims.Subject, claims.SessionID, c, models.AuditDetail{})
-		return nil, ErrTokenReuse
+		return nil, "", 0, ErrTokenReuse
 	}
-	u := sess.User
-	out, err := s.issue(u, &sess, refresh, maxAge, now, c)
-	if err != nil {
-		return nil, err
-	}
-	s.record(ctx, models.AuditRefresh, u.ID, sess.ID, c, models.AuditDetail{Generation: sess.Generation})
-	return out, nil
+	return &sess, refresh, maxAge, nil
 }
 
 // sessionRevocation denies the access tokens of session sid until none issued before at can be valid.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,7 +281,7 @@ func TestRefreshInvalid(t *testing.T) {
 				t.Fatalf("Logout error: %v", err)
 			}
 			unknown, err := e.issuer.IssueRefresh(tokens.RefreshInput{
-				UserID: u.ID, SessionID: uuid.NewString(), Generation: 1, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour),
+				UserID: u.ID, SessionID: uuid.NewString(), IssuedAt: t0, ExpiresAt: t0.Add(time.Hour),
 			})
 			if err != nil {
 				t.Fatalf("IssueRefresh error: %v", err)
@@ -288,7 +289,7 @@ func TestRefreshInvalid(t *testing.T) {
 			other := e.register(t)
 			stolen := e.login(t, other)
 			foreign, err := e.issuer.IssueRefresh(tokens.RefreshInput{ // a valid signature naming another user's session
-				UserID: u.ID, SessionID: stolen.SessionID, Generation: 1, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour),
+				UserID: u.ID, SessionID: stolen.SessionID, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour),
 			})
 			if err != nil {
 				t.Fatalf("IssueRefresh error: %v", err)
@@ -431,11 +432,82 @@ func TestRefreshConcurrent(t *testing.T) {
 	}
 }
 
+// countingStore is a real store that counts how often RotateSession applied and how often it
+// did not (the refresh then took the locked path).
+type countingStore struct {
+	*store.Store
+	applied, skipped atomic.Int32
+}
+
+func (c *countingStore) RotateSession(ctx context.Context, r models.Rotation) (*models.Session, error) {
+	sess, err := c.Store.RotateSession(ctx, r)
+	switch {
+	case err == nil:
+		c.applied.Add(1)
+	case errors.Is(err, models.ErrNotFound):
+		c.skipped.Add(1)
+	}
+	return sess, err
+}
+
+// TestRefreshOneStatement checks that the one-statement rotation builds exactly the token the
+// locked path builds, whatever the session's end: the token replaced, presented again within the
+// grace, is reissued only if the locked path rebuilds the very token the rotation stored.
+func TestRefreshOneStatement(t *testing.T) {
+	const idle, lifetime = 24 * time.Hour, 120 * time.Hour
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			st := b.Open(t)
+			cs := &countingStore{Store: st}
+			set := defaultSettings()
+			set.IdleTimeout, set.MaxLifetime = idle, lifetime
+			e := newEnvWith(t, st, cs, set)
+			u := e.register(t)
+			out := e.login(t, u)
+			steps := []struct {
+				name    string
+				advance time.Duration
+				applied bool
+			}{
+				{"20h in, full life", 20 * time.Hour, true},
+				{"40h in", 20 * time.Hour, true},
+				{"60h in", 20 * time.Hour, true},
+				{"80h in", 20 * time.Hour, true},
+				{"100h in: the session ends before a full life", 20 * time.Hour, false},
+				{"110h in: the presented token ends with the session", 10 * time.Hour, true},
+			}
+			for _, step := range steps {
+				e.clock.Advance(step.advance)
+				maxAge := min(idle, t0.Add(lifetime).Sub(e.clock.Now()))
+				applied, skipped := cs.applied.Load(), cs.skipped.Load()
+				next := e.refresh(t, out.RefreshToken)
+				if got := cs.applied.Load() > applied; got != step.applied || cs.skipped.Load()-skipped != map[bool]int32{true: 0, false: 1}[step.applied] {
+					t.Errorf("%s: one statement applied %v (skipped %d), want %v", step.name, got, cs.skipped.Load()-skipped, step.applied)
+				}
+				if next.RefreshMaxAge != int(maxAge.Seconds()) {
+					t.Errorf("%s: refresh max age %ds, want %v", step.name, next.RefreshMaxAge, maxAge)
+				}
+				e.clock.Advance(time.Second)
+				again := e.refresh(t, out.RefreshToken) // the replaced token, within the grace
+				if again.RefreshToken != next.RefreshToken {
+					t.Errorf("%s: the replaced token presented again got another token, want the one just issued", step.name)
+				}
+				out = next
+			}
+			if s := e.session(t, u, out.SessionID); s == nil || s.Generation != int64(len(steps)+1) {
+				t.Errorf("session after %d rotations = %+v, want active at generation %d", len(steps), s, len(steps)+1)
+			}
+		})
+	}
+}
+
 // errCrash is the failure crashStore injects after the change ran.
 var errCrash = errors.New("simulated crash before commit")
 
 // crashStore is a real store whose UpdateSession, while crash is set, lets the service's change run
-// on the locked row and then fails, as a crash between the mutation and the commit would.
+// on the locked row and then fails, as a crash between the mutation and the commit would. Its
+// one-statement RotateSession cannot fail midway; while crash is set it does not apply, so that
+// every refresh takes the locked path.
 type crashStore struct {
 	*store.Store
 	mu    sync.Mutex
@@ -448,11 +520,21 @@ func (c *crashStore) setCrash(on bool) {
 	c.crash = on
 }
 
-func (c *crashStore) UpdateSession(ctx context.Context, id string, change func(*models.Session) (bool, []models.Revocation, error)) error {
+func (c *crashStore) crashing() bool {
 	c.mu.Lock()
-	crash := c.crash
-	c.mu.Unlock()
-	if !crash {
+	defer c.mu.Unlock()
+	return c.crash
+}
+
+func (c *crashStore) RotateSession(ctx context.Context, r models.Rotation) (*models.Session, error) {
+	if c.crashing() {
+		return nil, models.ErrNotFound
+	}
+	return c.Store.RotateSession(ctx, r)
+}
+
+func (c *crashStore) UpdateSession(ctx context.Context, id string, change func(*models.Session) (bool, []models.Revocation, error)) error {
+	if !c.crashing() {
 		return c.Store.UpdateSession(ctx, id, change)
 	}
 	return c.Store.UpdateSession(ctx, id, func(s *models.Session) (bool, []models.Revocation, error) {

@@ -30,6 +30,10 @@ type Store interface {
 	// is returned so that errors.Is works. A missing session is models.ErrNotFound and change is
 	// not called.
 	UpdateSession(ctx context.Context, id string, change func(s *models.Session) (save bool, revs []models.Revocation, err error)) error
+	// RotateSession applies r in one statement and returns the session with its new generation,
+	// end and AMR, and its User (id, email, role). It returns models.ErrNotFound when any of r's
+	// conditions does not hold; nothing is written then.
+	RotateSession(ctx context.Context, r models.Rotation) (*models.Session, error)
 	// ActiveSessions lists the user's sessions that are not revoked, not past ExpiresAt at now
 	// and used after idleSince, newest first.
 	ActiveSessions(ctx context.Context, userID string, now, idleSince time.Time) ([]models.Session, error)

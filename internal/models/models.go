@@ -151,6 +151,19 @@ type SessionFilter struct {
 	ExceptID string
 }
 
+// Rotation is a refresh's common case, applied in one statement (store.RotateSession): session
+// ID of UserID, whose current token hash is Presented, becomes the next generation with token
+// hash Next, rotated and used At from IP and UserAgent, provided that at At it is not revoked,
+// not past its end and used after IdleSince, its user is not disabled, and its end lies between
+// EndFrom and EndTo (the next token's expiry was computed assuming so).
+type Rotation struct {
+	ID, UserID      string
+	Presented, Next []byte
+	At, IdleSince   time.Time
+	EndFrom, EndTo  time.Time
+	IP, UserAgent   string
+}
+
 // UserPatch is a change to a user; nil fields stay as they are.
 type UserPatch struct {
 	Role     *Role

@@ -512,3 +512,77 @@ func TestRevocationsAndPurge(t *testing.T) {
 		}
 	})
 }
+
+func TestRotateSession(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ann@example.com", models.RoleAdmin, t0)
+		sess := newSession(t, s, u.ID, t0.Add(-time.Minute))
+		end := sess.ExpiresAt
+		base := models.Rotation{
+			ID: sess.ID, UserID: u.ID, Presented: []byte("hash-0"), Next: []byte("hash-1"),
+			At: t0, IdleSince: t0.Add(-time.Hour), EndFrom: t0.Add(time.Hour), EndTo: end.Add(time.Hour),
+			IP: "192.0.2.9", UserAgent: "agent-2",
+		}
+		revoked := newSession(t, s, u.ID, t0.Add(-time.Minute))
+		if _, err := s.EndSessions(ctx, models.SessionFilter{ID: revoked.ID}, models.ReasonLogout, t0.Add(-time.Second), t0.Add(time.Hour)); err != nil {
+			t.Fatalf("EndSessions() = %v", err)
+		}
+		off := &models.User{ID: uuid.NewString(), Email: "off@example.com", PasswordHash: "hash", Role: models.RoleUser, Disabled: true, CreatedAt: t0, UpdatedAt: t0}
+		if err := s.CreateUser(ctx, off); err != nil {
+			t.Fatalf("CreateUser(disabled) = %v", err)
+		}
+		offSess := newSession(t, s, off.ID, t0.Add(-time.Minute))
+
+		for _, tt := range []struct {
+			name string
+			edit func(r *models.Rotation)
+		}{
+			{"another user's id", func(r *models.Rotation) { r.UserID = off.ID }},
+			{"unknown session", func(r *models.Rotation) { r.ID = uuid.NewString() }},
+			{"malformed session id", func(r *models.Rotation) { r.ID = "not-a-uuid" }},
+			{"not the current token", func(r *models.Rotation) { r.Presented = []byte("hash-9") }},
+			{"idle too long", func(r *models.Rotation) { r.IdleSince = t0 }},
+			{"past its end", func(r *models.Rotation) { r.At = end }},
+			{"ends before EndFrom", func(r *models.Rotation) { r.EndFrom = end.Add(time.Second) }},
+			{"ends after EndTo", func(r *models.Rotation) { r.EndTo = end.Add(-time.Second) }},
+			{"revoked", func(r *models.Rotation) { r.ID = revoked.ID }},
+			{"user disabled", func(r *models.Rotation) { r.ID, r.UserID = offSess.ID, off.ID }},
+		} {
+			r := base
+			tt.edit(&r)
+			if got, err := s.RotateSession(ctx, r); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("RotateSession(%s) = %+v, %v; want ErrNotFound", tt.name, got, err)
+			}
+		}
+		if list, err := s.ActiveSessions(ctx, u.ID, t0, t0.Add(-time.Hour)); err != nil || len(list) != 1 || list[0].Generation != 0 || string(list[0].TokenHash) != "hash-0" {
+			t.Fatalf("session after rotations that did not apply = %+v, %v; want it unchanged", list, err)
+		}
+
+		got, err := s.RotateSession(ctx, base)
+		if err != nil {
+			t.Fatalf("RotateSession() = %v", err)
+		}
+		if got.ID != sess.ID || got.Generation != 1 || !got.ExpiresAt.Equal(end) || got.User == nil ||
+			got.User.ID != u.ID || got.User.Email != u.Email || got.User.Role != models.RoleAdmin {
+			t.Errorf("RotateSession() = %+v (user %+v), want generation 1, end %v, the admin ann", got, got.User, end)
+		}
+		list, err := s.ActiveSessions(ctx, u.ID, t0, t0.Add(-time.Hour))
+		if err != nil || len(list) != 1 {
+			t.Fatalf("ActiveSessions() = %v, %v; want 1 session", list, err)
+		}
+		if row := list[0]; row.Generation != 1 || string(row.TokenHash) != "hash-1" || string(row.PrevTokenHash) != "hash-0" ||
+			!row.RotatedAt.Equal(t0) || !row.LastUsedAt.Equal(t0) || row.IP != "192.0.2.9" || row.UserAgent != "agent-2" {
+			t.Errorf("session after RotateSession = %+v, want generation 1, hashes 1 and 0, rotated and used at %v from 192.0.2.9", row, t0)
+		}
+		if _, err := s.RotateSession(ctx, base); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("RotateSession(the same token again) = %v, want ErrNotFound", err)
+		}
+
+		exact := base // an end known exactly, from a token cut short by it
+		exact.Presented, exact.Next, exact.EndFrom, exact.EndTo = []byte("hash-1"), []byte("hash-2"), end, end
+		if got, err := s.RotateSession(ctx, exact); err != nil || got.Generation != 2 {
+			t.Errorf("RotateSession(end known exactly) = %+v, %v; want generation 2", got, err)
+		}
+	})
+}

@@ -124,13 +124,13 @@ func mustIssueAccess(tb testing.TB, i *Issuer, in AccessInput) string {
 	return s
 }
 
-func refreshInput(generation int64) RefreshInput {
+func refreshInput(follows string) RefreshInput {
 	return RefreshInput{
-		UserID:     testUserID,
-		SessionID:  testSessionID,
-		Generation: generation,
-		IssuedAt:   t0,
-		ExpiresAt:  t0.Add(7 * 24 * time.Hour),
+		UserID:    testUserID,
+		SessionID: testSessionID,
+		Follows:   follows,
+		IssuedAt:  t0,
+		ExpiresAt: t0.Add(7 * 24 * time.Hour),
 	}
 }
 

@@ -85,7 +85,7 @@ func TestMFATokenConfusion(t *testing.T) {
 			}
 			_, err := i.VerifyMFA(mustIssueAccess(t, i, testInput()))
 			wantErr(t, "VerifyMFA(access token)", err, ErrInvalid)
-			_, err = i.VerifyMFA(mustIssueRefresh(t, i, refreshInput(1)))
+			_, err = i.VerifyMFA(mustIssueRefresh(t, i, refreshInput("")))
 			wantErr(t, "VerifyMFA(refresh token)", err, ErrInvalid)
 		})
 	}

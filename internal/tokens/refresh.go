@@ -20,16 +20,19 @@ type RefreshClaims struct {
 
 // RefreshInput is everything a refresh token is made from.
 type RefreshInput struct {
-	UserID     string
-	SessionID  string
-	Generation int64     // the session's rotation count; each generation gets another jti
-	IssuedAt   time.Time // the session's last rotation
-	ExpiresAt  time.Time
+	UserID    string
+	SessionID string
+	// Follows is the jti of the token this one replaces, "" for a session's first token: each
+	// token's jti is derived from its predecessor's, so the next token can be built from the one
+	// presented without reading the session first.
+	Follows   string
+	IssuedAt  time.Time // the session's last rotation
+	ExpiresAt time.Time
 }
 
 // IssueRefresh signs a refresh token (HS256 with the refresh secret, typ refresh+jwt). It is a pure
 // function of in: the same input gives the same token, byte for byte, and the jti is a version 8 UUID
-// derived from the refresh secret, the session id and the generation. Times are truncated to the second.
+// derived from the refresh secret, the session id and in.Follows. Times are truncated to the second.
 // It returns an error when UserID or SessionID is empty, when ExpiresAt is not after IssuedAt, or when signing fails.
 func (i *Issuer) IssueRefresh(in RefreshInput) (string, error) {
 	if in.UserID == "" || in.SessionID == "" {
@@ -45,7 +48,7 @@ func (i *Issuer) IssueRefresh(in RefreshInput) (string, error) {
 			Subject:   in.UserID,
 			ExpiresAt: exp,
 			IssuedAt:  iat,
-			ID:        i.refreshJTI(in.SessionID, in.Generation),
+			ID:        i.refreshJTI(in.SessionID, in.Follows),
 		},
 		SessionID: in.SessionID,
 	}
@@ -58,15 +61,15 @@ func (i *Issuer) IssueRefresh(in RefreshInput) (string, error) {
 	return s, nil
 }
 
-// refreshJTI derives the jti of a session's refresh token of a generation:
-// HMAC-SHA256(refresh secret, "refresh-jti|" sid "|" generation as 8 big-endian bytes),
-// whose first 16 bytes are laid out as a version 8 UUID (RFC 9562 section 5.8).
-// The generation has a fixed length at the end, so no two (sid, generation) pairs share a message.
-func (i *Issuer) refreshJTI(sessionID string, generation int64) string {
+// refreshJTI derives the jti of the session's refresh token that follows the token whose jti is
+// follows ("" for the session's first): HMAC-SHA256(refresh secret, "refresh-jti|" the length of
+// sid as 8 big-endian bytes, sid, follows), whose first 16 bytes are laid out as a version 8 UUID
+// (RFC 9562 section 5.8). With sid's length in front no two (sid, follows) pairs share a message.
+func (i *Issuer) refreshJTI(sessionID, follows string) string {
 	mac := hmac.New(sha256.New, i.refreshSecret)
-	mac.Write([]byte("refresh-jti|"))
+	mac.Write(binary.BigEndian.AppendUint64([]byte("refresh-jti|"), uint64(len(sessionID))))
 	mac.Write([]byte(sessionID))
-	mac.Write(binary.BigEndian.AppendUint64([]byte{'|'}, uint64(generation)))
+	mac.Write([]byte(follows))
 	var id uuid.UUID
 	copy(id[:], mac.Sum(nil))
 	id[6] = id[6]&0x0f | 0x80 // version 8

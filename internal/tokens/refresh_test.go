@@ -16,7 +16,7 @@ func TestRefreshRoundTrip(t *testing.T) {
 	for _, alg := range keys.Algorithms { // refresh tokens are HS256 whatever signs access tokens
 		t.Run(alg, func(t *testing.T) {
 			i := issuerAt(t, fixtureFor(t, alg), t0.Add(time.Hour))
-			in := refreshInput(3)
+			in := refreshInput("")
 			token := mustIssueRefresh(t, i, in)
 
 			header, payload, _ := segments(t, token)
@@ -52,14 +52,18 @@ func TestIssueRefreshDeterministic(t *testing.T) {
 	o.RefreshSecret = otherSecret
 	stranger := mustNew(t, o)
 
-	base := refreshInput(7)
-	token := mustIssueRefresh(t, i, base)
-	_, basePayload, _ := segments(t, token)
 	// Computed outside Go from the documented derivation; a change would make old and new
 	// instances hand racing refreshes different tokens.
-	const wantJTI = "bbd612b2-4994-82e1-90fd-3eab9dd119c4"
-	if basePayload["jti"] != wantJTI {
-		t.Errorf("IssueRefresh(%+v) jti = %v, want %v", base, basePayload["jti"], wantJTI)
+	const firstJTI, secondJTI = "9826636c-e701-8792-8453-d4ec1332ca57", "b1539c29-0333-8e3b-b242-4df33fdb21a1"
+	_, firstPayload, _ := segments(t, mustIssueRefresh(t, i, refreshInput("")))
+	if firstPayload["jti"] != firstJTI {
+		t.Errorf("IssueRefresh of a session's first token: jti = %v, want %v", firstPayload["jti"], firstJTI)
+	}
+	base := refreshInput(firstJTI)
+	token := mustIssueRefresh(t, i, base)
+	_, basePayload, _ := segments(t, token)
+	if basePayload["jti"] != secondJTI {
+		t.Errorf("IssueRefresh(%+v) jti = %v, want %v", base, basePayload["jti"], secondJTI)
 	}
 
 	tests := []struct {
@@ -75,7 +79,7 @@ func TestIssueRefreshDeterministic(t *testing.T) {
 			in.IssuedAt = in.IssuedAt.Add(300 * time.Millisecond)
 			in.ExpiresAt = in.ExpiresAt.Add(700 * time.Millisecond)
 		}, true, true},
-		{"next generation", i, func(in *RefreshInput) { in.Generation++ }, false, false},
+		{"next generation", i, func(in *RefreshInput) { in.Follows = secondJTI }, false, false},
 		{"other session", i, func(in *RefreshInput) { in.SessionID = "0e6b1c0a-1111-4222-8333-444455556666" }, false, false},
 		{"other secret", stranger, func(*RefreshInput) {}, false, false},
 		{"later iat", i, func(in *RefreshInput) { in.IssuedAt = in.IssuedAt.Add(time.Minute) }, false, true},
@@ -110,7 +114,7 @@ func TestIssueRefreshRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := refreshInput(1)
+			in := refreshInput("")
 			tt.edit(&in)
 			if token, err := i.IssueRefresh(in); err == nil {
 				t.Errorf("IssueRefresh(%+v) = %q, nil; want an error", in, token)
@@ -134,7 +138,7 @@ func TestVerifyRefreshAttacks(t *testing.T) {
 	header := map[string]any{"alg": "HS256", "typ": "refresh+jwt"}
 	hs := fixtureFor(t, keys.HS256)
 	v := issuerAt(t, hs, t0.Add(time.Hour))
-	valid := mustIssueRefresh(t, v, refreshInput(1))
+	valid := mustIssueRefresh(t, v, refreshInput(""))
 	if _, err := v.VerifyRefresh(sign(t, keys.HS256, refreshSecret, header, refreshClaimsAt(t0))); err != nil {
 		t.Fatalf("VerifyRefresh(crafted genuine token) error: %v", err)
 	}
@@ -145,7 +149,7 @@ func TestVerifyRefreshAttacks(t *testing.T) {
 		want  error
 	}{
 		{"expired", func(t *testing.T) string {
-			in := refreshInput(1)
+			in := refreshInput("")
 			in.ExpiresAt = t0.Add(time.Hour)
 			return mustIssueRefresh(t, v, in)
 		}, ErrExpired},

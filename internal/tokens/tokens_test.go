@@ -73,7 +73,7 @@ func TestNewCopiesSecrets(t *testing.T) {
 	o.AccessSecret, o.RefreshSecret = access, refresh
 	i := mustNew(t, o)
 	token := mustIssueAccess(t, i, testInput())
-	rt := mustIssueRefresh(t, i, refreshInput(1))
+	rt := mustIssueRefresh(t, i, refreshInput(""))
 	access[0]++
 	refresh[0]++
 	if _, err := i.VerifyAccess(token); err != nil {
