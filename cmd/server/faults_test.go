@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	redigo "github.com/gomodule/redigo/redis"
+
+	"github.com/authserver/authserver/internal/redis"
 )
 
 // ownRedis is a redis-server of the test's own, on a free loopback port, that the test can stop
@@ -39,6 +41,16 @@ func startRedis(t *testing.T) *ownRedis {
 
 func (r *ownRedis) url() string { return "redis://127.0.0.1:" + r.port + "/0" }
 
+// client returns a new client of r; the caller closes it.
+func (r *ownRedis) client() *redis.Client {
+	r.t.Helper()
+	c, err := redis.New(r.url())
+	if err != nil {
+		r.t.Fatalf("redis.New(%s): %v", r.url(), err)
+	}
+	return c
+}
+
 // start runs redis-server on r's port and waits until it answers PING.
 func (r *ownRedis) start() {
 	r.t.Helper()
@@ -48,10 +60,10 @@ func (r *ownRedis) start() {
 	}
 	r.done = make(chan struct{})
 	go func() { _ = r.cmd.Wait(); close(r.done) }()
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + r.port})
+	c := r.client()
 	defer c.Close()
 	eventually(r.t, 30*time.Second, "redis-server answers PING", func() (bool, string) {
-		err := c.Ping(context.Background()).Err()
+		err := c.Ping(context.Background())
 		return err == nil, "ping: " + errString(err)
 	})
 }
@@ -115,15 +127,15 @@ func TestRedisOutage(t *testing.T) {
 			return r.status == http.StatusOK, strconv.Itoa(r.status) + " " + r.raw
 		})
 	}
-	rc := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + own.port})
+	rc := own.client()
 	defer rc.Close()
 	eventually(t, 60*time.Second, "both instances subscribed to the revocation channel again", func() (bool, string) {
-		n, err := rc.PubSubNumSub(context.Background(), "auth:revocations").Result()
+		n, err := redigo.Int64Map(rc.Do(context.Background(), "PUBSUB", "NUMSUB", "auth:revocations"))
 		return err == nil && n["auth:revocations"] == 2, "subscribers: " + strconv.FormatInt(n["auth:revocations"], 10) + " " + errString(err)
 	})
 	access, _ = ca.login(email)
 	expect(t, cb.do("GET", "/api/profile", nil, access), http.StatusOK, "")
-	if n, err := rc.DBSize(context.Background()).Result(); err != nil || n == 0 {
+	if n, err := redigo.Int64(rc.Do(context.Background(), "DBSIZE")); err != nil || n == 0 {
 		t.Errorf("Redis holds %d keys (%v) after requests, want the rate-limit counters back in it", n, err)
 	}
 }

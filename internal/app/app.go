@@ -17,8 +17,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/authserver/authserver/docs"
 	"github.com/authserver/authserver/examples/spa"
 	"github.com/authserver/authserver/internal/audit"
@@ -30,6 +28,7 @@ import (
 	"github.com/authserver/authserver/internal/mfa"
 	"github.com/authserver/authserver/internal/passkeys"
 	"github.com/authserver/authserver/internal/ratelimit"
+	"github.com/authserver/authserver/internal/redis"
 	"github.com/authserver/authserver/internal/requestid"
 	"github.com/authserver/authserver/internal/revoke"
 	"github.com/authserver/authserver/internal/store"
@@ -83,7 +82,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Overrides) 
 		now = time.Now
 	}
 	log = slog.New(requestid.LogHandler(log.Handler())) // every line of a request carries its id
-	forwardRedisLogs(log)
 	a = &App{Config: cfg, Store: o.Store, Redis: o.Redis, Metrics: metrics.New(), DenyList: revoke.NewList(), log: log}
 	defer func() {
 		if err != nil {
@@ -98,8 +96,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Overrides) 
 	}
 	a.Metrics.WatchPool(a.Store.Pool(), string(cfg.DatabaseDriver))
 	if a.Redis == nil && cfg.RedisURL != "" {
-		if a.Redis, err = newRedis(cfg.RedisURL); err != nil {
-			return nil, err
+		if a.Redis, err = redis.New(cfg.RedisURL); err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
 		a.closers = append(a.closers, a.Redis.Close)
 	}
@@ -212,7 +210,7 @@ func (a *App) Ready(ctx context.Context) error {
 		return err
 	}
 	if a.Redis != nil {
-		if err := a.Redis.Ping(ctx).Err(); err != nil {
+		if err := a.Redis.Ping(ctx); err != nil {
 			return fmt.Errorf("ping redis: %w", err)
 		}
 	}
@@ -295,17 +293,6 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
 	return st, nil
-}
-
-// newRedis returns a client for url with short timeouts.
-func newRedis(url string) (*redis.Client, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
-	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = time.Second, time.Second, time.Second, 2*time.Second
-	opt.MaxRetries = 1 // a Redis that is gone must not hold requests for long: limits fall back to memory
-	return redis.NewClient(opt), nil
 }
 
 // newIssuer builds the token issuer from the configuration.

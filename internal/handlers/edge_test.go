@@ -11,11 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/authserver/authserver/internal/app/apptest"
 	"github.com/authserver/authserver/internal/keys"
 	"github.com/authserver/authserver/internal/middleware"
+	"github.com/authserver/authserver/internal/redis"
 	"github.com/authserver/authserver/internal/tokens"
 
 	"github.com/authserver/authserver/internal/store/storetest"

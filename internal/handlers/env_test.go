@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/authserver/authserver/internal/app"
 	"github.com/authserver/authserver/internal/app/apptest"
@@ -23,6 +22,7 @@ import (
 	"github.com/authserver/authserver/internal/mail"
 	"github.com/authserver/authserver/internal/mail/mailtest"
 	"github.com/authserver/authserver/internal/passkeys"
+	"github.com/authserver/authserver/internal/redis"
 	"github.com/authserver/authserver/internal/revoke"
 	"github.com/authserver/authserver/internal/store"
 	"github.com/authserver/authserver/internal/store/storetest"

@@ -10,9 +10,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/ulule/limiter/v3"
-	redisstore "github.com/ulule/limiter/v3/drivers/store/redis"
+
+	"github.com/authserver/authserver/internal/redis"
 )
 
 // Scope names a per-IP limit; each scope counts separately.
@@ -25,6 +25,9 @@ const (
 	// Auth limits /api/auth/* (AUTH_RATE_LIMIT_MAX per RATE_LIMIT_WINDOW).
 	Auth Scope = "auth"
 )
+
+// connectTimeout bounds loading the counting script into Redis, at start and after an outage.
+const connectTimeout = 2 * time.Second
 
 // Options configures New.
 type Options struct {
@@ -75,7 +78,13 @@ func New(o Options) (*Limits, error) {
 	var connect func() (limiter.Store, error)
 	if o.Redis != nil {
 		connect = func() (limiter.Store, error) {
-			return redisstore.NewStoreWithOptions(o.Redis, limiter.StoreOptions{Prefix: prefix})
+			ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+			defer cancel()
+			st, err := newRedisStore(ctx, o.Redis, prefix, time.Now)
+			if err != nil {
+				return nil, err
+			}
+			return st, nil
 		}
 	}
 	store := newFallbackStore(newMemoryStore(time.Now), connect, o.Log, time.Now)

@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	redigo "github.com/gomodule/redigo/redis"
 
 	"github.com/authserver/authserver/internal/ratelimit"
+	"github.com/authserver/authserver/internal/redis"
 	"github.com/authserver/authserver/internal/store/storetest"
 )
 
@@ -39,9 +40,8 @@ func uniquePrefix(t *testing.T, client *redis.Client) string {
 	prefix := "test:" + t.Name() + ":" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	t.Cleanup(func() {
 		ctx := context.Background()
-		keys, err := client.Keys(ctx, prefix+":*").Result()
-		if err == nil && len(keys) > 0 {
-			client.Del(ctx, keys...)
+		if keys, err := redigo.Strings(client.Do(ctx, "KEYS", prefix+":*")); err == nil && len(keys) > 0 {
+			_, _ = client.Do(ctx, "DEL", redigo.Args{}.AddFlat(keys)...)
 		}
 	})
 	return prefix
@@ -69,11 +69,9 @@ func TestNewRejectsBadOptions(t *testing.T) {
 }
 
 func TestTakeRedisUnavailable(t *testing.T) {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
-	t.Cleanup(func() { _ = client.Close() })
 	var logs bytes.Buffer
 	opts := limitsOptions(100, 2)
-	opts.Redis = client
+	opts.Redis = storetest.UnreachableRedis(t)
 	opts.Log = slog.New(slog.NewJSONHandler(&logs, nil))
 	l := newLimits(t, opts)
 	ctx := context.Background()

@@ -7,9 +7,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/redis"
 )
 
 // Store is the persistence the revoker needs; internal/store implements it.
@@ -38,12 +37,16 @@ type Options struct {
 type Revoker struct {
 	list     *List
 	opts     Options
-	lastSync time.Time
+	lastSync time.Time     // written only by Load, and then by loop
+	catchUp  chan struct{} // asks loop to poll now: the subscription is back after a loss
 }
 
 // syncOverlap is how far back each poll re-reads, to catch rows committed late or written
 // by an instance whose clock is behind.
 const syncOverlap = time.Minute
+
+// subscribeWait is how long Start waits for the first subscription before it warns and goes on.
+const subscribeWait = 2 * time.Second
 
 // New returns a Revoker feeding list.
 func New(list *List, o Options) *Revoker {
@@ -53,7 +56,7 @@ func New(list *List, o Options) *Revoker {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Revoker{list: list, opts: o}
+	return &Revoker{list: list, opts: o, catchUp: make(chan struct{}, 1)}
 }
 
 // Load reads every revocation still in force from the store into the list, so a restarted
@@ -86,7 +89,7 @@ func (r *Revoker) Publish(ctx context.Context, revs []models.Revocation) {
 	}
 	msg, err := json.Marshal(toWire(revs))
 	if err == nil {
-		err = r.opts.Redis.Publish(ctx, r.opts.Channel, msg).Err()
+		err = r.opts.Redis.Publish(ctx, r.opts.Channel, msg)
 	}
 	if err != nil {
 		r.opts.Log.WarnContext(ctx, "revocation broadcast failed", "error", err.Error(), "count", len(revs))
@@ -96,26 +99,29 @@ func (r *Revoker) Publish(ctx context.Context, revs []models.Revocation) {
 // Start loads the store's revocations (see Load), subscribes to Redis when configured, and then
 // keeps the list in step in the background until ctx ends: it applies what other instances
 // publish, polls the store every sync interval, and prunes expired entries and rows once a minute.
-// It fails only when the first load fails; Redis being down is logged and retried by go-redis.
+// It fails only when the first load fails; Redis being down is logged, and the subscription is
+// tried again every second until Redis answers.
 func (r *Revoker) Start(ctx context.Context) error {
 	if err := r.Load(ctx); err != nil {
 		return err
 	}
 	if r.opts.Redis != nil {
-		sub := r.opts.Redis.Subscribe(ctx, r.opts.Channel)
-		wait, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := sub.Receive(wait)
-		cancel()
-		if err != nil {
-			r.opts.Log.WarnContext(ctx, "revocation channel unavailable, relying on polling until it answers", "error", err.Error())
+		first := make(chan error, 1)
+		go r.listen(ctx, first)
+		select {
+		case err := <-first:
+			if err != nil {
+				r.opts.Log.WarnContext(ctx, "revocation channel unavailable, relying on polling until it answers", "error", err.Error())
+			}
+		case <-time.After(subscribeWait):
+			r.opts.Log.WarnContext(ctx, "revocation channel unavailable, relying on polling until it answers", "error", "no answer within "+subscribeWait.String())
 		}
-		go r.listen(ctx, sub)
 	}
 	go r.loop(ctx)
 	return nil
 }
 
-// loop polls and prunes until ctx ends.
+// loop polls (every sync interval, and at once when asked through catchUp) and prunes until ctx ends.
 func (r *Revoker) loop(ctx context.Context) {
 	poll := time.NewTicker(r.opts.SyncInterval)
 	defer poll.Stop()
@@ -125,13 +131,20 @@ func (r *Revoker) loop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-poll.C:
-			if err := r.syncBounded(ctx, r.lastSync.Add(-syncOverlap)); err != nil {
-				r.opts.Log.WarnContext(ctx, "revocation sync failed", "error", err.Error())
-			}
 		case <-prune.C:
 			r.prune(ctx)
+		case <-poll.C:
+			r.poll(ctx)
+		case <-r.catchUp:
+			r.poll(ctx)
 		}
+	}
+}
+
+// poll applies the revocations written since the last sync (less syncOverlap).
+func (r *Revoker) poll(ctx context.Context) {
+	if err := r.syncBounded(ctx, r.lastSync.Add(-syncOverlap)); err != nil {
+		r.opts.Log.WarnContext(ctx, "revocation sync failed", "error", err.Error())
 	}
 }
 
@@ -161,27 +174,45 @@ func (r *Revoker) prune(ctx context.Context) {
 	}
 }
 
-// listen applies revocations published by other instances. go-redis re-subscribes by itself after
-// a connection loss; what was sent meanwhile arrives with the next poll.
-func (r *Revoker) listen(ctx context.Context, sub *redis.PubSub) {
-	defer sub.Close()
-	ch := sub.Channel()
-	for {
+// listen applies revocations published by other instances until ctx ends, and tells first how
+// the first subscription went (nil: subscribed). A lost subscription is logged once; when it is
+// back, loop polls at once, since what was published in between is in the store.
+func (r *Revoker) listen(ctx context.Context, first chan<- error) {
+	tell := func(err error) {
 		select {
-		case <-ctx.Done():
-			return
-		case m, ok := <-ch:
-			if !ok {
-				return
-			}
-			var w []wireRevocation
-			if err := json.Unmarshal([]byte(m.Payload), &w); err != nil {
-				r.opts.Log.WarnContext(ctx, "bad revocation message", "error", err.Error())
-				continue
-			}
-			r.list.Apply(fromWire(w))
+		case first <- err:
+		default:
 		}
 	}
+	subscribed, lost := false, false
+	r.opts.Redis.Subscribe(ctx, r.opts.Channel, redis.Handler{
+		Subscribed: func() {
+			tell(nil)
+			if lost {
+				r.opts.Log.InfoContext(ctx, "revocation channel available again")
+				select {
+				case r.catchUp <- struct{}{}:
+				default:
+				}
+			}
+			subscribed, lost = true, false
+		},
+		Message: func(payload []byte) {
+			var w []wireRevocation
+			if err := json.Unmarshal(payload, &w); err != nil {
+				r.opts.Log.WarnContext(ctx, "bad revocation message", "error", err.Error())
+				return
+			}
+			r.list.Apply(fromWire(w))
+		},
+		Lost: func(err error) {
+			tell(err) // before the first subscription, Start warns
+			if subscribed && !lost {
+				r.opts.Log.WarnContext(ctx, "revocation channel lost, relying on polling until it answers", "error", err.Error())
+			}
+			lost = true
+		},
+	})
 }
 
 // wireRevocation is a revocation as sent on Redis.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/revoke"
@@ -153,7 +152,7 @@ func TestRevokerRedis(t *testing.T) {
 	}
 
 	// A message that is not a list of revocations is skipped; later ones still arrive.
-	if err := rc.Publish(ctx, channel, "not json").Err(); err != nil {
+	if err := rc.Publish(ctx, channel, []byte("not json")); err != nil {
 		t.Fatalf("publish garbage: %v", err)
 	}
 	sid2 := uuid.NewString()
@@ -164,8 +163,7 @@ func TestRevokerRedis(t *testing.T) {
 func TestRevokerRedisDown(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
-	rc := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 200 * time.Millisecond, MaxRetries: 1})
-	t.Cleanup(func() { _ = rc.Close() })
+	rc := storetest.UnreachableRedis(t)
 	var logs logtest.Buffer
 	l := revoke.NewList()
 	r := revoke.New(l, revoke.Options{
@@ -187,5 +185,44 @@ func TestRevokerRedisDown(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("log = %q, want a warning %q", got, want)
 		}
+	}
+}
+
+// TestRevokerCatchesUpAfterLostChannel: while the channel is lost, revocations published by
+// others do not arrive; once it is back the revoker reads the store at once instead of waiting
+// for its next poll (an hour here). The loss and the recovery are logged once each.
+func TestRevokerCatchesUpAfterLostChannel(t *testing.T) {
+	ctx := context.Background()
+	rc, proxy := storetest.RedisBehindProxy(t)
+	st := storetest.Open(t)
+	var logs logtest.Buffer
+	l := revoke.NewList()
+	r := revoke.New(l, revoke.Options{
+		Store: st, Redis: rc, Channel: "test:revocations:" + uuid.NewString(), SyncInterval: time.Hour,
+		Log: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	start(t, r)
+
+	proxy.Cut()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "revocation channel lost") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning of the lost channel within 10s; log: %s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Revoked meanwhile by another instance: in the store, its broadcast lost.
+	sid := uuid.NewString()
+	if err := st.AddRevocations(ctx, sessionRev(sid, time.Now().Add(time.Hour))); err != nil {
+		t.Fatalf("AddRevocations error: %v", err)
+	}
+	proxy.Restore()
+	waitDenied(t, l, sid, "revoker once its channel is back")
+	got := logs.String()
+	if n := strings.Count(got, "revocation channel lost"); n != 1 {
+		t.Errorf("logged the loss %d times, want once; log: %s", n, got)
+	}
+	if !strings.Contains(got, "revocation channel available again") {
+		t.Errorf("log = %q, want the recovery", got)
 	}
 }

@@ -16,9 +16,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 
 	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/redis"
 	"github.com/authserver/authserver/internal/store"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Backend opens fresh, migrated stores of one kind of database.
@@ -125,14 +124,40 @@ func Redis(t testing.TB) *redis.Client {
 	if url == "" {
 		t.Skip("TEST_REDIS_URL is not set")
 	}
-	opts, err := redis.ParseURL(url)
+	c := newRedis(t, url)
+	if err := c.Ping(t.Context()); err != nil {
+		t.Fatalf("ping TEST_REDIS_URL: %v", err)
+	}
+	return c
+}
+
+// RedisBehindProxy returns a client of TEST_REDIS_URL (see Redis, which skips without it) whose
+// connections go through a CutProxy, for outage tests.
+func RedisBehindProxy(t testing.TB) (*redis.Client, *CutProxy) {
+	t.Helper()
+	Redis(t)
+	u, err := url.Parse(os.Getenv("TEST_REDIS_URL"))
 	if err != nil {
 		t.Fatalf("parse TEST_REDIS_URL: %v", err)
 	}
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { _ = c.Close() })
-	if err := c.Ping(t.Context()).Err(); err != nil {
-		t.Fatalf("ping TEST_REDIS_URL: %v", err)
+	proxy := NewCutProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	return newRedis(t, u.String()), proxy
+}
+
+// UnreachableRedis returns a client of a Redis where nothing listens (port 1), closed in t.Cleanup.
+func UnreachableRedis(t testing.TB) *redis.Client {
+	t.Helper()
+	return newRedis(t, "redis://127.0.0.1:1/0")
+}
+
+// newRedis returns a client of url, closed in t.Cleanup.
+func newRedis(t testing.TB, url string) *redis.Client {
+	t.Helper()
+	c, err := redis.New(url)
+	if err != nil {
+		t.Fatalf("redis.New(%q): %v", url, err)
 	}
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
