@@ -34,15 +34,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// binary builds the server once per test run, into binDir.
+// binary builds the server once per test run, into binDir, with the build tags of the shipped
+// binary (scripts/build-tags).
 var binary = sync.OnceValues(func() (string, error) {
+	tags, err := os.ReadFile("../../scripts/build-tags")
+	if err != nil {
+		return "", err
+	}
 	dir, err := os.MkdirTemp("", "authserver-bin-")
 	if err != nil {
 		return "", err
 	}
 	binDir = dir
 	path := filepath.Join(dir, "server")
-	out, err := exec.Command("go", "build", "-o", path, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-tags", strings.TrimSpace(string(tags)), "-o", path, ".").CombinedOutput()
 	if err != nil {
 		return "", errors.New("go build: " + err.Error() + "\n" + string(out))
 	}

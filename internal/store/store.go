@@ -70,7 +70,7 @@ func Open(ctx context.Context, driver models.Driver, dsn string, log *slog.Logge
 	case models.DriverPostgres:
 		dialector = postgres.New(postgres.Config{
 			DSN:          withConnectTimeout(dsn),
-			OptionOpenDB: []stdlib.OptionOpenDB{stdlib.OptionAfterConnect(scanTimesInUTC), stdlib.OptionShouldPing(h.shouldPing)},
+			OptionOpenDB: []stdlib.OptionOpenDB{stdlib.OptionAfterConnect(setUpConn), stdlib.OptionShouldPing(h.shouldPing)},
 		})
 	case models.DriverSQLite:
 		if err := os.MkdirAll(filepath.Dir(dsn), 0o700); err != nil {
@@ -123,15 +123,34 @@ func withConnectTimeout(dsn string) string {
 	return strings.TrimSpace(dsn + " connect_timeout=5")
 }
 
-// scanTimesInUTC makes a new PostgreSQL connection return timestamptz values in UTC,
-// as SQLite does, instead of in the local time zone.
-func scanTimesInUTC(_ context.Context, conn *pgx.Conn) error {
-	conn.TypeMap().RegisterType(&pgtype.Type{
+// setUpConn prepares a new PostgreSQL connection: timestamptz values come back in UTC, as
+// SQLite's do, instead of in the local time zone; and pgx knows the PostgreSQL type of every
+// kind of Go value the store passes as a parameter (paramTypes).
+func setUpConn(_ context.Context, conn *pgx.Conn) error {
+	m := conn.TypeMap()
+	m.RegisterType(&pgtype.Type{
 		Name:  "timestamptz",
 		OID:   pgtype.TimestamptzOID,
 		Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
 	})
+	for _, p := range paramTypes {
+		m.RegisterDefaultPgType(p.value, p.name)
+	}
 	return nil
+}
+
+// paramTypes are the PostgreSQL types of the Go values the store passes as query parameters
+// (pointers to them, and types whose underlying type is one of them, follow). pgx needs them
+// when DATABASE_URL asks for default_query_exec_mode=exec or simple_protocol, where no prepared
+// statement tells it the parameters' types. pgx would register a default for every Go type it
+// knows, but the server is built with the nopgxregisterdefaulttypes tag (scripts/build-tags),
+// which leaves that table, about 1.4 MB of code, out of the binary.
+var paramTypes = []struct {
+	value any
+	name  string
+}{
+	{"", "text"}, {false, "bool"}, {int(0), "int8"}, {int64(0), "int8"}, {int32(0), "int4"},
+	{float64(0), "float8"}, {time.Time{}, "timestamptz"}, {[]byte(nil), "bytea"},
 }
 
 // Migrate applies the pending migrations of migrations.FS for the store's driver.
