@@ -124,10 +124,10 @@ func (w *Writer) flush(ctx context.Context, batch []models.AuditEvent) []models.
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := w.store.InsertAuditEvents(wctx, batch); err != nil {
-		w.m.AuditDropped.Add(float64(len(batch)))
+		w.m.AuditDropped.Add(len(batch))
 		w.log.WarnContext(ctx, "audit write failed, events dropped", "count", len(batch), "error", err.Error())
 	} else {
-		w.m.AuditWritten.Add(float64(len(batch)))
+		w.m.AuditWritten.Add(len(batch))
 	}
 	return batch[:0]
 }

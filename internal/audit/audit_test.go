@@ -22,22 +22,6 @@ import (
 
 var discard = slog.New(slog.DiscardHandler)
 
-// counter reads a counter of m by its metric name.
-func counter(t *testing.T, m *metrics.Metrics, name string) float64 {
-	t.Helper()
-	families, err := m.Registry.Gather()
-	if err != nil {
-		t.Fatalf("Gather error: %v", err)
-	}
-	for _, f := range families {
-		if f.GetName() == name {
-			return f.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("metric %s not registered", name)
-	return 0
-}
-
 const (
 	droppedMetric = "auth_audit_events_dropped_total"
 	writtenMetric = "auth_audit_events_written_total"
@@ -112,10 +96,10 @@ func TestRecordAndRun(t *testing.T) {
 			if e := byType["logout"]; e.ID == "ignored" || e.SessionID != "" {
 				t.Errorf("logout event = %+v, want a fresh id and no session", e)
 			}
-			if got := counter(t, m, writtenMetric); got != 3 {
+			if got := m.AuditWritten.Get(); got != 3 {
 				t.Errorf("%s = %v, want 3", writtenMetric, got)
 			}
-			if got := counter(t, m, droppedMetric); got != 0 {
+			if got := m.AuditDropped.Get(); got != 0 {
 				t.Errorf("%s = %v, want 0", droppedMetric, got)
 			}
 		})
@@ -137,7 +121,7 @@ func TestRecordQueueFull(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("Record on a full queue blocked")
 	}
-	if got := counter(t, m, droppedMetric); got != 4 {
+	if got := m.AuditDropped.Get(); got != 4 {
 		t.Errorf("%s after 5 events into a queue of 1 = %v, want 4", droppedMetric, got)
 	}
 }
@@ -178,7 +162,7 @@ func TestRunStoreFails(t *testing.T) {
 	for range 3 {
 		w.Record(context.Background(), models.AuditEvent{Type: "refresh"}, models.AuditDetail{})
 	}
-	waitFor(t, "3 events counted as dropped", func() bool { return counter(t, m, droppedMetric) == 3 })
+	waitFor(t, "3 events counted as dropped", func() bool { return m.AuditDropped.Get() == 3 })
 	if fs.calls() == 0 {
 		t.Errorf("the store was never asked to insert")
 	}
@@ -187,8 +171,8 @@ func TestRunStoreFails(t *testing.T) {
 	}
 	// Still accepting events without blocking after failures.
 	w.Record(context.Background(), models.AuditEvent{Type: "refresh"}, models.AuditDetail{})
-	waitFor(t, "the fourth event counted as dropped", func() bool { return counter(t, m, droppedMetric) == 4 })
-	if got := counter(t, m, writtenMetric); got != 0 {
+	waitFor(t, "the fourth event counted as dropped", func() bool { return m.AuditDropped.Get() == 4 })
+	if got := m.AuditWritten.Get(); got != 0 {
 		t.Errorf("%s = %v, want 0", writtenMetric, got)
 	}
 }
@@ -208,7 +192,7 @@ func TestRunDrainsOnCancel(t *testing.T) {
 	if got := eventsOf(t, st, user); len(got) != 5 {
 		t.Errorf("after Run on a canceled context, %d events stored, want the 5 queued", len(got))
 	}
-	if got := counter(t, m, writtenMetric); got != 5 {
+	if got := m.AuditWritten.Get(); got != 5 {
 		t.Errorf("%s = %v, want 5", writtenMetric, got)
 	}
 }
@@ -241,7 +225,7 @@ func TestRunCancelDuringWrite(t *testing.T) {
 	close(cancelled)
 	w.Wait()
 	if got := eventsOf(t, st, user); len(got) != 1 {
-		t.Errorf("after a shutdown during the write, %d events stored, want 1 (dropped: %v)", len(got), counter(t, m, droppedMetric))
+		t.Errorf("after a shutdown during the write, %d events stored, want 1 (dropped: %v)", len(got), m.AuditDropped.Get())
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/authserver/authserver/internal/metrics"
 	"github.com/authserver/authserver/internal/middleware"
@@ -35,8 +34,11 @@ func handleReadyz(ready func(ctx context.Context) error) gin.HandlerFunc {
 
 // handleMetrics serves GET /metrics in the Prometheus text format.
 func handleMetrics(m *metrics.Metrics) gin.HandlerFunc {
-	h := promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
-	return gin.WrapH(h)
+	return func(c *gin.Context) {
+		c.Header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		c.Status(http.StatusOK)
+		m.WritePrometheus(c.Writer)
+	}
 }
 
 // handleOpenAPI serves GET /openapi.json: the OpenAPI document of this API.
