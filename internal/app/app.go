@@ -182,16 +182,12 @@ func (a *App) Handler() (http.Handler, error) {
 	if a.Config.ServeSPA {
 		pages = spa.Files()
 	}
-	openAPI, err := docs.OpenAPIJSON()
-	if err != nil {
-		return nil, err
-	}
 	return handlers.NewServer(handlers.Deps{
 		Auth: a.Auth, Tokens: a.Tokens, DenyList: a.DenyList, Limits: a.Limits, Metrics: a.Metrics, Log: a.log,
 		Ready: a.Ready, ClientURLs: a.Config.ClientURLs, TrustedProxies: a.Config.TrustedProxies,
 		CookieSecure: a.Config.CookieSecure, Fingerprint: a.Config.TokenFingerprint, SPA: pages,
 		IntrospectionTokens: secretStrings(a.Config.IntrospectionTokens),
-		RequireMFAForAdmin:  a.Config.RequireMFAForAdmin, OpenAPI: openAPI, RequestTimeout: a.Config.RequestTimeout,
+		RequireMFAForAdmin:  a.Config.RequireMFAForAdmin, OpenAPI: docs.OpenAPIJSON(), RequestTimeout: a.Config.RequestTimeout,
 	})
 }
 

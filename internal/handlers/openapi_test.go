@@ -455,11 +455,7 @@ var originNotJudged = map[string]bool{"GET /forward-auth": true, "POST /oauth/in
 // conformanceDoc loads docs/openapi.yaml (as served) with base as its only server.
 func conformanceDoc(t *testing.T, base string) (*openapi3.T, routers.Router) {
 	t.Helper()
-	raw, err := docs.OpenAPIJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := openapi3.NewLoader().LoadFromData(raw)
+	doc, err := openapi3.NewLoader().LoadFromData(docs.OpenAPIJSON())
 	if err != nil {
 		t.Fatalf("load the OpenAPI document: %v", err)
 	}
