@@ -54,10 +54,6 @@ func TestQueryExecModesWithoutPreparedStatements(t *testing.T) {
 			if got, err := s.UserByEmail(ctx, u.Email); err != nil || got.ID != u.ID {
 				t.Fatalf("UserByEmail = %v, %v; want %s", got, err, u.ID)
 			}
-			disabled, admin := true, models.RoleAdmin
-			if _, _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{Role: &admin, Disabled: &disabled}, t0, t0.Add(time.Hour)); err != nil {
-				t.Fatalf("UpdateUser = %v", err)
-			}
 			if list, err := s.ListUsers(ctx, models.UserFilter{EmailPrefix: "mode-", After: &models.Cursor{CreatedAt: t0.Add(-time.Hour), ID: uuid.NewString()}, Limit: 10}); err != nil || len(list) != 1 {
 				t.Errorf("ListUsers = %d users, %v; want 1", len(list), err)
 			}
@@ -65,6 +61,13 @@ func TestQueryExecModesWithoutPreparedStatements(t *testing.T) {
 			sess := newSession(t, s, u.ID, t0)
 			if ids := activeIDs(t, s, u.ID); len(ids) != 1 || ids[0] != sess.ID {
 				t.Errorf("ActiveSessions = %v, want [%s]", ids, sess.ID)
+			}
+			if _, err := s.RotateSession(ctx, models.Rotation{
+				ID: sess.ID, UserID: u.ID, Presented: sess.TokenHash, Next: []byte("hash-1"), At: t0.Add(time.Minute),
+				IdleSince: t0.Add(-time.Hour), EndFrom: sess.ExpiresAt.Add(-time.Minute), EndTo: sess.ExpiresAt.Add(time.Minute),
+				IP: "192.0.2.2", UserAgent: "test-agent",
+			}); err != nil {
+				t.Errorf("RotateSession = %v", err)
 			}
 			rev := models.Revocation{Kind: models.RevokeSession, Subject: sess.ID, ExpiresAt: t0.Add(time.Hour)}
 			if err := s.AddRevocations(ctx, rev); err != nil {
@@ -83,6 +86,10 @@ func TestQueryExecModesWithoutPreparedStatements(t *testing.T) {
 			}
 			if _, _, err := s.PurgeExpired(ctx, t0, t0.Add(-time.Hour), t0.Add(-time.Hour)); err != nil {
 				t.Errorf("PurgeExpired = %v", err)
+			}
+			disabled, admin := true, models.RoleAdmin
+			if _, _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{Role: &admin, Disabled: &disabled}, t0, t0.Add(time.Hour)); err != nil {
+				t.Errorf("UpdateUser = %v", err)
 			}
 		})
 	}
