@@ -3,6 +3,9 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"net/url"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +31,51 @@ func TestNewRejectsBadURLs(t *testing.T) {
 			continue
 		}
 		_ = c.Close()
+	}
+}
+
+// testURL returns TEST_REDIS_URL with its user information and database replaced.
+func testURL(t *testing.T, user *url.Userinfo, db string) string {
+	t.Helper()
+	storetest.Redis(t) // skips without TEST_REDIS_URL
+	u, err := url.Parse(os.Getenv("TEST_REDIS_URL"))
+	if err != nil {
+		t.Fatalf("parse TEST_REDIS_URL: %v", err)
+	}
+	u.User, u.Path = user, "/"+db
+	return u.String()
+}
+
+// newClient returns a client of rawURL, closed in t.Cleanup.
+func newClient(t *testing.T, rawURL string) *redis.Client {
+	t.Helper()
+	c, err := redis.New(rawURL)
+	if err != nil {
+		t.Fatalf("New(%q) = %v", rawURL, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestURLDatabaseAndPassword(t *testing.T) {
+	ctx := context.Background()
+	key := "test:redis:db:" + uuid.NewString()
+	db5, db0 := newClient(t, testURL(t, nil, "5")), newClient(t, testURL(t, nil, "0"))
+	t.Cleanup(func() { _, _ = db5.Do(context.Background(), "DEL", key) })
+	if _, err := db5.Do(ctx, "SET", key, "five"); err != nil {
+		t.Fatalf("SET in database 5 = %v", err)
+	}
+	if v, err := db0.Do(ctx, "GET", key); err != nil || v != nil {
+		t.Errorf("GET in database 0 = %v, %v; want nil: the key is in database 5", v, err)
+	}
+	if v, err := redigo.String(db5.Do(ctx, "GET", key)); err != nil || v != "five" {
+		t.Errorf("GET in database 5 = %q, %v; want five", v, err)
+	}
+
+	// The test Redis has no password: that it refuses this one shows the password is sent.
+	err := newClient(t, testURL(t, url.UserPassword("", "wrong"), "0")).Ping(ctx)
+	if err == nil || !strings.Contains(err.Error(), "AUTH") {
+		t.Errorf("Ping with a password the server does not expect = %v, want its AUTH error", err)
 	}
 }
 
