@@ -15,6 +15,7 @@ import (
 	"github.com/authserver/authserver/internal/keys"
 	"github.com/authserver/authserver/internal/models"
 	"github.com/authserver/authserver/internal/passkeys"
+	"github.com/authserver/authserver/internal/redis"
 )
 
 // Config holds every setting of the server, parsed and validated by Load.
@@ -259,9 +260,11 @@ func (l *loader) host() string {
 func (l *loader) redisURL() string {
 	const name = "REDIS_URL"
 	raw := l.value(name)
-	if raw != "" && !validRedisURL(raw) {
-		// The URL may hold a password, so the message does not repeat it.
-		l.fail(name, "must be a redis:// or rediss:// URL with a host")
+	if raw == "" {
+		return raw
+	}
+	if err := redis.CheckURL(raw); err != nil { // its message does not repeat the URL, which may hold a password
+		l.fail(name, "must be a redis:// or rediss:// URL with a host (%v)", err)
 	}
 	return raw
 }

@@ -529,6 +529,9 @@ func TestLoadErrors(t *testing.T) {
 		{"sqlite without path", map[string]string{"DATABASE_URL": "sqlite://"}, []string{dbForms}},
 		{"redis with another scheme", map[string]string{"REDIS_URL": "http://cache:6379"}, []string{redisForms}},
 		{"redis without host", map[string]string{"REDIS_URL": "redis://:hunter2hunter2@/0"}, []string{redisForms}},
+		{"redis with options in the query", map[string]string{"REDIS_URL": "redis://:hunter2hunter2@cache:6379/0?dial_timeout=3s"}, []string{redisForms}},
+		{"redis with a database that is not a number", map[string]string{"REDIS_URL": "redis://:hunter2hunter2@cache:6379/zero"}, []string{redisForms}},
+		{"redis URL that does not parse", map[string]string{"REDIS_URL": "redis://:hunter2hunter2@cache:port/0"}, []string{redisForms}},
 		{"wildcard origin", map[string]string{"CLIENT_URL": "https://app.example,*"},
 			[]string{`CLIENT_URL: "*" is refused: wildcard origins cannot carry credentials, list each origin`}},
 		{"origins that are not origins", map[string]string{

@@ -85,12 +85,6 @@ func parseDatabaseURL(raw string) (driver models.Driver, dsn string, ok bool) {
 	return "", "", false
 }
 
-// validRedisURL reports whether raw is a redis:// or rediss:// URL with a host.
-func validRedisURL(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && (u.Scheme == "redis" || u.Scheme == "rediss") && u.Hostname() != ""
-}
-
 // defaultPorts maps each origin scheme to the port an Origin header leaves out.
 var defaultPorts = map[string]string{"http": "80", "https": "443"}
 

@@ -41,7 +41,7 @@ type Client struct {
 // password and a database number as the path, as in redis://:password@host:6379/0. It connects
 // only when a command needs a connection.
 func New(rawURL string) (*Client, error) {
-	if err := checkURL(rawURL); err != nil {
+	if err := CheckURL(rawURL); err != nil {
 		return nil, err
 	}
 	c := &Client{url: rawURL}
@@ -59,22 +59,24 @@ func New(rawURL string) (*Client, error) {
 	return c, nil
 }
 
-// checkURL rejects what the connection would reject later: another scheme, no host, a database
-// that is not a number.
-func checkURL(rawURL string) error {
+// CheckURL rejects what the connection would reject, or ignore: another scheme, no host, a
+// database that is not a number, query parameters (no option is read from them). Its messages
+// never repeat the URL, which may hold a password.
+func CheckURL(rawURL string) error {
 	u, err := url.Parse(rawURL)
-	if err != nil {
-		return fmt.Errorf("redis URL: %w", err)
-	}
-	if u.Scheme != "redis" && u.Scheme != "rediss" {
+	switch {
+	case err != nil:
+		return errors.New("redis URL: not a URL")
+	case u.Scheme != "redis" && u.Scheme != "rediss":
 		return fmt.Errorf("redis URL: scheme %q, want redis or rediss", u.Scheme)
-	}
-	if u.Hostname() == "" {
+	case u.Hostname() == "":
 		return errors.New("redis URL: no host")
+	case u.RawQuery != "" || u.ForceQuery:
+		return errors.New("redis URL: query parameters are not supported")
 	}
 	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
 		if n, err := strconv.Atoi(db); err != nil || n < 0 {
-			return fmt.Errorf("redis URL: database %q is not a number", db)
+			return errors.New("redis URL: the database (the path) is not a number")
 		}
 	}
 	return nil
