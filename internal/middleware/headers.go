@@ -41,7 +41,9 @@ func SecurityHeaders() gin.HandlerFunc {
 	}
 }
 
-// NoStore marks every response of the route, errors included, Cache-Control: no-store.
+// NoStore marks every response of the route, errors included, Cache-Control: no-store. As with
+// the security headers, the value slice is made once and shared (a header is never modified in place).
 func NoStore() gin.HandlerFunc {
-	return func(c *gin.Context) { c.Header("Cache-Control", "no-store") }
+	noStore := []string{"no-store"}
+	return func(c *gin.Context) { c.Writer.Header()["Cache-Control"] = noStore }
 }
