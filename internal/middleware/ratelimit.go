@@ -21,14 +21,22 @@ type LimitRecorder interface {
 // refuses the request with 429 RATE_LIMITED and Retry-After once the limit is exceeded, telling rec.
 func RateLimit(l *ratelimit.Limits, scope ratelimit.Scope, rec LimitRecorder) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		n, err := l.Take(c.Request.Context(), scope, c.ClientIP())
+		ip := c.ClientIP()
+		c.Set(clientIPKey, ip) // for clientIP: the request log and ClientOf need it again
+		n, err := l.Take(c.Request.Context(), scope, ip)
 		if err != nil {
 			Fail(c, err)
 			return
 		}
-		// Canonical keys set directly, the three values in one allocation: this runs on every
-		// limited request.
-		v := [...]string{strconv.FormatInt(n.Limit, 10), strconv.FormatInt(n.Remaining, 10), strconv.FormatInt(n.ResetIn, 10)}
+		// Canonical keys set directly, the three numbers formatted into one string and their
+		// slices in one array: this runs on every limited request.
+		var buf [3 * 20]byte
+		b := strconv.AppendInt(buf[:0], n.Limit, 10)
+		i := len(b)
+		b = strconv.AppendInt(b, n.Remaining, 10)
+		j := len(b)
+		all := string(strconv.AppendInt(b, n.ResetIn, 10))
+		v := [...]string{all[:i], all[i:j], all[j:]}
 		h := c.Writer.Header()
 		h["Ratelimit-Limit"], h["Ratelimit-Remaining"], h["Ratelimit-Reset"] = v[0:1:1], v[1:2:2], v[2:3:3]
 		if !n.Reached {
@@ -44,5 +52,17 @@ func RateLimit(l *ratelimit.Limits, scope ratelimit.Scope, rec LimitRecorder) gi
 // fingerprint cookie.
 func ClientOf(c *gin.Context) auth.Client {
 	fgp, _ := c.Cookie(FingerprintCookie)
-	return auth.Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent(), Fingerprint: fgp}
+	return auth.Client{IP: clientIP(c), UserAgent: c.Request.UserAgent(), Fingerprint: fgp}
+}
+
+const clientIPKey = "client.ip"
+
+// clientIP is c.ClientIP(), which parses the peer's address (and, from trusted proxies, their
+// headers) and allocates the answer: RateLimit keeps what it read on c, so a limited request
+// reads it once. Other requests read it here and keep nothing (that would cost c its Keys map).
+func clientIP(c *gin.Context) string {
+	if ip, ok := c.Get(clientIPKey); ok {
+		return ip.(string)
+	}
+	return c.ClientIP()
 }
