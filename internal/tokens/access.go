@@ -91,16 +91,15 @@ func (i *Issuer) IssueAccess(in AccessInput) (string, *AccessClaims, error) {
 // (ErrSessionEnded when the token says that exp was its session's end), and ErrInvalid, wrapping
 // the reason, for anything else.
 //
-// A token verified before is found in a bounded cache by its SHA-256 and only its expiry is
-// checked again; the claims returned are shared and must not be modified.
+// A token verified before is found in a bounded cache (the whole token must match) and only its
+// expiry is checked again; the claims returned are shared and must not be modified.
 func (i *Issuer) VerifyAccess(token string) (*AccessClaims, error) {
 	if err := checkLength(token); err != nil {
 		return nil, err
 	}
-	key := sha256.Sum256([]byte(token))
-	if claims := i.verified.get(key); claims != nil {
+	if claims := i.verified.get(token); claims != nil {
 		if !i.now().Before(claims.ExpiresAt.Add(i.leeway)) { // as golang-jwt judges exp: expired from exp on
-			i.verified.drop(key)
+			i.verified.drop(token)
 			return nil, expired(claims, fmt.Errorf("%w: %w", ErrExpired, jwt.ErrTokenExpired))
 		}
 		return claims, nil
@@ -112,7 +111,7 @@ func (i *Issuer) VerifyAccess(token string) (*AccessClaims, error) {
 	if err := checkPresent(claims.Subject, claims.ID, claims.SessionID); err != nil {
 		return nil, err
 	}
-	i.verified.put(key, claims, i.now())
+	i.verified.put(token, claims, i.now())
 	return claims, nil
 }
 

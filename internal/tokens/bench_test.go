@@ -1,7 +1,6 @@
 package tokens
 
 import (
-	"crypto/sha256"
 	"testing"
 
 	"github.com/authserver/authserver/internal/keys"
@@ -28,11 +27,10 @@ func BenchmarkVerifyAccess(b *testing.B) {
 	for _, alg := range keys.Algorithms {
 		i := issuerAt(b, fixtureFor(b, alg), t0)
 		token := mustIssueAccess(b, i, testInput())
-		key := sha256.Sum256([]byte(token))
 		b.Run(alg+"/signature", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				i.verified.drop(key)
+				i.verified.drop(token)
 				if _, err := i.VerifyAccess(token); err != nil {
 					b.Fatal(err)
 				}

@@ -1,7 +1,6 @@
 package tokens
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"testing"
@@ -41,7 +40,7 @@ func TestVerifyAccessCache(t *testing.T) {
 			if _, err := i.VerifyAccess(token); !errors.Is(err, ErrExpired) {
 				t.Fatalf("VerifyAccess(cached token after exp) error = %v, want ErrExpired", err)
 			}
-			if c := i.verified.get(sha256.Sum256([]byte(token))); c != nil {
+			if c := i.verified.get(token); c != nil {
 				t.Fatalf("cache still holds the expired token")
 			}
 		})
@@ -49,12 +48,12 @@ func TestVerifyAccessCache(t *testing.T) {
 }
 
 func TestVerifiedCacheIsBounded(t *testing.T) {
-	var c verifiedCache
+	c := newVerifiedCache()
 	now := t0
 	for n := range cacheShards * cacheShardSize * 2 {
 		claims := &AccessClaims{}
 		claims.ExpiresAt = jwt.NewNumericDate(now.Add(time.Hour))
-		c.put(sha256.Sum256(fmt.Appendf(nil, "token-%d", n)), claims, now)
+		c.put(fmt.Sprintf("token-%d", n), claims, now)
 	}
 	for s := range c.shards {
 		if got := len(c.shards[s].m); got > cacheShardSize {
@@ -89,5 +88,34 @@ func TestVerifyAccessSessionEnded(t *testing.T) {
 				t.Errorf("VerifyAccess(full-lifetime token after exp) error = %v, want ErrExpired only", err)
 			}
 		})
+	}
+}
+
+// TestVerifiedCacheExactMatch: a hit needs the whole token. An entry found under a token's hash
+// that holds another token (two tokens whose hashes collide) is a miss, and dropping the token
+// leaves the other's entry alone.
+func TestVerifiedCacheExactMatch(t *testing.T) {
+	c := newVerifiedCache()
+	claims := &AccessClaims{}
+	claims.ExpiresAt = jwt.NewNumericDate(t0.Add(time.Hour))
+	c.put("token-a", claims, t0)
+	if got := c.get("token-a"); got != claims {
+		t.Fatalf("get(token-a) = %p, want the claims put, %p", got, claims)
+	}
+	for _, other := range []string{"token-b", "token-a ", "token-", ""} {
+		if got := c.get(other); got != nil {
+			t.Errorf("get(%q) = %p, want nil", other, got)
+		}
+	}
+
+	c.put("token-b", claims, t0)
+	h, s := c.find("token-b")
+	s.m[h] = cacheEntry{token: "token-a", claims: claims} // as if token-a hashed like token-b
+	if got := c.get("token-b"); got != nil {
+		t.Errorf("get(token-b) with token-a under its hash = %p, want nil", got)
+	}
+	c.drop("token-b")
+	if s.m[h].token != "token-a" {
+		t.Errorf("drop(token-b) removed token-a's entry under the same hash")
 	}
 }

@@ -91,7 +91,7 @@ type Issuer struct {
 	mfaKeyfunc     jwt.Keyfunc
 
 	leeway   time.Duration
-	verified verifiedCache
+	verified *verifiedCache
 }
 
 // New checks o and returns an Issuer. It returns an error for an unknown algorithm, a secret under
@@ -123,6 +123,7 @@ func New(o Options) (*Issuer, error) {
 		leeway:        o.Leeway,
 		now:           o.Now,
 		jwks:          JWKS{Keys: []keys.JWK{}},
+		verified:      newVerifiedCache(),
 	}
 	if i.now == nil {
 		i.now = time.Now
