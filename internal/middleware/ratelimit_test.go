@@ -1,7 +1,9 @@
 package middleware_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/authserver/authserver/internal/auth"
+	"github.com/authserver/authserver/internal/metrics"
 	"github.com/authserver/authserver/internal/middleware"
 	"github.com/authserver/authserver/internal/ratelimit"
 )
@@ -173,5 +176,39 @@ func TestLimitsClientIP(t *testing.T) {
 				t.Errorf("second request with X-Forwarded-For %s = %d, want %d", tt.secondXFF, got, tt.wantSecond)
 			}
 		})
+	}
+}
+
+// TestClientIPReadOnce: the request log names the client as RateLimit counted it (the address a
+// trusted proxy forwarded, not the proxy's), on a limited route, where RateLimit keeps the
+// address it read, as on one without a limit, where the log reads it itself; ClientOf agrees.
+func TestClientIPReadOnce(t *testing.T) {
+	var logs bytes.Buffer
+	var client auth.Client
+	r := newEdgeEngine(t, middleware.RequestLog(slog.New(slog.NewJSONHandler(&logs, nil)), metrics.New()))
+	if err := r.SetTrustedProxies([]string{"10.0.0.0/8"}); err != nil {
+		t.Fatalf("SetTrustedProxies: %v", err)
+	}
+	l := memoryLimits(t, 100, 100)
+	r.GET("/limited", middleware.RateLimit(l, ratelimit.General, &limitRecorder{}), func(c *gin.Context) {
+		client = middleware.ClientOf(c)
+	})
+	r.GET("/open", func(c *gin.Context) {})
+	for _, path := range []string{"/limited", "/open"} {
+		logs.Reset()
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.RemoteAddr = "10.1.2.3:4567"
+		req.Header.Set("X-Forwarded-For", "203.0.113.7")
+		r.ServeHTTP(httptest.NewRecorder(), req)
+		var line struct{ IP string }
+		if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+			t.Fatalf("GET %s: request log %q: %v", path, logs.String(), err)
+		}
+		if line.IP != "203.0.113.7" {
+			t.Errorf("GET %s: request log ip = %q, want 203.0.113.7", path, line.IP)
+		}
+	}
+	if client.IP != "203.0.113.7" {
+		t.Errorf("ClientOf behind RateLimit: ip = %q, want 203.0.113.7", client.IP)
 	}
 }
