@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"time"
 
@@ -15,14 +14,15 @@ import (
 const maxPasswordBytes = 72
 
 // Hasher runs bcrypt with at most a given number of hashes at once, so a login flood
-// queues here instead of starving token verification of CPU. Each hash also runs on an OS
-// thread of its own at a lowered scheduling priority (Linux), so that while hashes keep the
-// cores busy, the kernel still runs request handling first.
+// queues here instead of starving token verification of CPU. The hashes run in the bcrypt
+// worker, a process of their own at a lowered scheduling priority (worker.go), so that while
+// hashes keep the cores busy, the kernel still runs request handling first. Close ends the worker.
 type Hasher struct {
-	cost  int
-	slots *slots
-	wait  time.Duration
-	dummy func() []byte // a hash at the same cost, compared against for unknown emails; made on first use
+	cost   int
+	slots  *slots
+	wait   time.Duration
+	bcrypt *worker
+	dummy  func() []byte // a hash at the same cost, compared against for unknown emails; made on first use
 	// observeWait, when set, is told how long each caller waited for a slot (ending in a slot,
 	// ErrBusy or the context's end).
 	observeWait func(time.Duration)
@@ -44,7 +44,13 @@ func NewHasher(cost int, concurrency func() int, wait time.Duration) (*Hasher, e
 		return h
 	})
 	go dummy() // ready before the first unknown email, without holding up start-up
-	return &Hasher{cost: cost, slots: &slots{limit: concurrency}, wait: wait, dummy: dummy}, nil
+	return &Hasher{cost: cost, slots: &slots{limit: concurrency}, wait: wait, bcrypt: &worker{stall: workerStall}, dummy: dummy}, nil
+}
+
+// Close ends the bcrypt worker; hashes asked for afterwards fail with ErrBusy.
+func (h *Hasher) Close() error {
+	h.bcrypt.close()
+	return nil
 }
 
 // acquire takes a slot, or returns ErrBusy after the wait or the context's error.
@@ -56,21 +62,6 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	return h.slots.acquire(ctx, h.wait)
 }
 
-// background runs f to completion on a fresh OS thread at a lowered priority. The thread is
-// never handed back to the runtime: it ends with the goroutine, taking its priority with it
-// (an unprivileged process could not raise it again). A new thread costs microseconds; a hash
-// tens of milliseconds.
-func background(f func()) {
-	done := make(chan struct{})
-	go func() {
-		runtime.LockOSThread() // deliberately never unlocked
-		lowerThreadPriority()
-		f()
-		close(done)
-	}()
-	<-done
-}
-
 // Hash returns the bcrypt hash of password's NFKC form (normalisePassword), or ErrBusy. It fails
 // for a form over 72 bytes, which bcrypt would truncate.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
@@ -78,11 +69,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer h.slots.release()
-	var (
-		b   []byte
-		err error
-	)
-	background(func() { b, err = bcrypt.GenerateFromPassword([]byte(normalisePassword(password)), h.cost) })
+	b, err := h.bcrypt.generate([]byte(normalisePassword(password)), h.cost)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
@@ -93,8 +80,8 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // password exactly as typed, which is how hashes made before passwords were normalised store a
 // password that NFKC changes (ASCII never changes, so every ASCII hash matches at the first try).
 // An empty hash is compared against a dummy hash so that an unknown email costs the same time as a
-// wrong password; a password over 72 bytes never matches. It fails only with ErrBusy or the
-// context's error.
+// wrong password; a password over 72 bytes never matches. It fails with ErrBusy, the context's
+// error, or bcrypt's error for a malformed hash.
 func (h *Hasher) Verify(ctx context.Context, hash, password string) (bool, error) {
 	if err := h.acquire(ctx); err != nil {
 		return false, err
@@ -110,21 +97,18 @@ func (h *Hasher) Verify(ctx context.Context, hash, password string) (bool, error
 			candidates = append(candidates, p)
 		}
 	}
-	matched := false
 	for _, p := range candidates {
-		if len(p) > maxPasswordBytes {
-			background(func() { _ = bcrypt.CompareHashAndPassword(target, []byte(p[:maxPasswordBytes])) })
-			continue
-		}
-		var err error
-		background(func() { err = bcrypt.CompareHashAndPassword(target, []byte(p)) })
-		if err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) && hash != "" {
+		err := h.bcrypt.compare(target, []byte(p[:min(len(p), maxPasswordBytes)]))
+		switch {
+		case errors.Is(err, ErrBusy):
+			return false, err
+		case hash == "" || len(p) > maxPasswordBytes:
+			// the dummy and overlong passwords never match; the compare only spent the time
+		case err == nil:
+			return true, nil
+		case !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 			return false, fmt.Errorf("compare password: %w", err)
 		}
-		if err == nil && hash != "" {
-			matched = true
-			break
-		}
 	}
-	return matched, nil
+	return false, nil
 }

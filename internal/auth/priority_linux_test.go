@@ -1,7 +1,10 @@
 package auth
 
 import (
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -30,5 +33,28 @@ func TestBackgroundRunsAtLowerPriority(t *testing.T) {
 	}
 	if after := niceOfThisThread(t); after != before {
 		t.Errorf("nice of the calling thread after background() = %d, want it unchanged at %d", after, before)
+	}
+}
+
+// TestWorkerRunsAtLowerPriority: every thread of the bcrypt worker runs at nice hashNice.
+func TestWorkerRunsAtLowerPriority(t *testing.T) {
+	w := newWorker(t)
+	pid := strconv.Itoa(started(t, w).cmd.Process.Pid)
+	tasks, err := os.ReadDir("/proc/" + pid + "/task")
+	if err != nil {
+		t.Fatalf("list the worker's threads: %v", err)
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile("/proc/" + pid + "/task/" + task.Name() + "/stat")
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:])) // fields from the 3rd on
+		if f[16] != strconv.Itoa(hashNice) {                                     // field 19: nice
+			t.Errorf("worker thread %s runs at nice %s, want %d", task.Name(), f[16], hashNice)
+		}
+	}
+	if len(tasks) < 2 {
+		t.Errorf("worker has %d threads; a Go program has several", len(tasks))
 	}
 }
