@@ -71,6 +71,16 @@ stop() {
   fi
 }
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # the server's user+system CPU, in clock ticks
+idle() { # waits (up to 15 s) until the server and its bcrypt worker used no CPU for 0.5 s: hashes of a run just ended
+  local was= now
+  for _ in $(seq 30); do
+    now=$(for p in "$pid" $(cat /proc/"$pid"/task/*/children); do cat "/proc/$p/stat"; done 2>/dev/null |
+      awk '{n += $14 + $15} END {print n}')
+    [ "$now" = "$was" ] && return
+    was=$now
+    sleep 0.5
+  done
+}
 
 login() { # prints the login answer's body; the user is created once per database
   curl -s "$base/api/auth/register" -H 'Content-Type: application/json' \
@@ -132,6 +142,7 @@ one=$(LOAD_BCRYPT_COST=$cost go test -run '^$' -bench 'BenchmarkCompare$' -bench
 cpus=$(nproc)
 bound=$(awk -v ns="$one" -v cpus="$cpus" 'BEGIN {printf "%.2f", cpus * 1e9 / ns}')
 for c in 8 50; do
+  idle
   wrk -t2 -c"$c" -d"$duration" -s scripts/wrk/login.lua "$base/api/auth/login" >"$work/login$c"
   ok=$(awk '/^statuses/ {for (i = 2; i <= NF; i++) {split($i, kv, "="); if (kv[1] == 200) n += kv[2]}} END {print n + 0}' "$work/login$c")
   secs=$(awk '/requests in/ {sub(/,$/, "", $4); v = $4 + 0; if ($4 ~ /ms$/) v /= 1000; else if ($4 ~ /m$/) v *= 60; print v}' "$work/login$c")
@@ -141,6 +152,7 @@ for c in 8 50; do
     "$([ "$c" = 8 ] && echo "≥ 0.95, no 5xx" || echo "≥ 0.95, shed 503 + Retry-After")"
 done
 probe() { wrk -t1 -c4 -d"$duration" --latency "${auth[@]}" "$base/api/profile" >"$1"; }
+idle # else the hashes still running for the 50-connection logins weigh on the probe alone
 probe "$work/alone"
 wrk -t2 -c50 -d"$((${duration%s} + 2))s" -s scripts/wrk/login.lua "$base/api/auth/login" >/dev/null & # outlasts the probe
 flood=$!
