@@ -18,17 +18,19 @@ import (
 // The bcrypt worker is this same program, run again as "PROGRAM bcrypt-worker" by the first hash
 // a Hasher runs. It reads requests from its standard input and writes answers to its standard
 // output, one JSON object a line, and runs every request at once in a goroutine of its own: the
-// Hasher's slots decide how many run. It starts from a thread at nice 10 (background), so it and
-// all its threads run at nice 10, and it schedules on its own Ps (its own default GOMAXPROCS).
+// Hasher's slots decide how many run. It starts from a thread hashNice nicer than the server
+// (background; Linux), so it and all its threads run at that priority, and it schedules on Ps of
+// its own (its own default GOMAXPROCS: nothing here sets it).
 //
-// Why a process: a hash in this process holds a P (one of GOMAXPROCS) for the whole compare, about
-// 0.15-0.3 s at cost 12. With every P hashing, a request waits for Go's preemption (10 ms) before
-// it runs, whatever the thread priorities. In a process of its own, the hashes leave this process's
-// Ps free, and the kernel runs the server's threads (nice 0) before the worker's (nice 10) the
-// moment a request comes, while the worker still takes every idle CPU.
+// Why a process: a hash in the server's process holds a P (one of GOMAXPROCS) for the whole
+// compare, about 0.15-0.3 s at cost 12. With every P hashing, a request waits for Go's preemption
+// (10 ms) before it runs, whatever the thread priorities. In a process of its own, the hashes leave
+// the server's Ps free, and the kernel runs the server's threads before the worker's the moment a
+// request comes, while the worker still takes every CPU the server leaves idle.
 //
 // The worker ends when its standard input does: when the Hasher closes it, or when the server dies
-// (the kernel closes the pipe), even in the middle of a hash.
+// (the kernel closes the pipe), even in the middle of a hash. Passwords cross that local pipe only,
+// and the worker writes nothing of a request anywhere else.
 const workerArg = "bcrypt-worker"
 
 // init serves as the bcrypt worker when the program was started as one. Dispatching here rather
@@ -236,7 +238,8 @@ func background(f func()) {
 	<-done
 }
 
-// startWorker starts a worker process from a thread at nice 10, which it inherits.
+// startWorker starts a worker process from a thread hashNice nicer than the caller (Linux), which
+// the process and all its threads inherit.
 func startWorker() (*workerProc, error) {
 	path, err := self()
 	if err != nil {
