@@ -132,7 +132,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, o Overrides) 
 	if err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, hasher.Close) // ends the bcrypt worker process
 	if cfg.Passkeys.RPID != "" {
 		if a.Passkeys, err = passkeys.New(cfg.Passkeys, a.Store, now); err != nil {
 			return nil, fmt.Errorf("passkeys: %w", err)

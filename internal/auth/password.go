@@ -16,7 +16,7 @@ const maxPasswordBytes = 72
 // Hasher runs bcrypt with at most a given number of hashes at once, so a login flood
 // queues here instead of starving token verification of CPU. The hashes run in the bcrypt
 // worker, a process of their own at a lowered scheduling priority (worker.go), so that while
-// hashes keep the cores busy, the kernel still runs request handling first. Close ends the worker.
+// hashes keep the cores busy, the kernel still runs request handling first.
 type Hasher struct {
 	cost   int
 	slots  *slots
@@ -44,13 +44,7 @@ func NewHasher(cost int, concurrency func() int, wait time.Duration) (*Hasher, e
 		return h
 	})
 	go dummy() // ready before the first unknown email, without holding up start-up
-	return &Hasher{cost: cost, slots: &slots{limit: concurrency}, wait: wait, bcrypt: &worker{stall: workerStall}, dummy: dummy}, nil
-}
-
-// Close ends the bcrypt worker; hashes asked for afterwards fail with ErrBusy.
-func (h *Hasher) Close() error {
-	h.bcrypt.close()
-	return nil
+	return &Hasher{cost: cost, slots: &slots{limit: concurrency}, wait: wait, bcrypt: processWorker, dummy: dummy}, nil
 }
 
 // acquire takes a slot, or returns ErrBusy after the wait or the context's error.

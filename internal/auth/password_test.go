@@ -25,7 +25,6 @@ func newHasher(tb testing.TB, concurrency int, wait time.Duration) *auth.Hasher 
 	if err != nil {
 		tb.Fatalf("NewHasher error: %v", err)
 	}
-	tb.Cleanup(func() { _ = h.Close() })
 	return h
 }
 
@@ -47,7 +46,6 @@ func TestHasherBusy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewHasher error: %v", err)
 	}
-	t.Cleanup(func() { _ = h.Close() })
 	held := make(chan error, 1)
 	go func() {
 		ok, err := h.Verify(ctx, holdHash, holdPassword)

@@ -28,8 +28,8 @@ import (
 // the server's Ps free, and the kernel runs the server's threads before the worker's the moment a
 // request comes, while the worker still takes every CPU the server leaves idle.
 //
-// The worker ends when its standard input does: when the Hasher closes it, or when the server dies
-// (the kernel closes the pipe), even in the middle of a hash. Passwords cross that local pipe only,
+// The worker ends when its standard input does: when the server exits or dies, the kernel closes
+// the pipe, and the worker exits even in the middle of a hash. Passwords cross that local pipe only,
 // and the worker writes nothing of a request anywhere else.
 const workerArg = "bcrypt-worker"
 
@@ -117,19 +117,22 @@ var errWorker = fmt.Errorf("%w: the bcrypt worker", ErrBusy)
 type worker struct {
 	stall time.Duration // workerStall; shorter in tests
 
-	mu     sync.Mutex
-	proc   *workerProc // the running worker, or nil
-	closed bool
+	mu   sync.Mutex
+	proc *workerProc // the running worker, or nil
 }
+
+// processWorker is the one worker of this process, shared by its Hashers (the server has one; a
+// test program builds many). It lives as long as the process: the kernel closes its input when
+// the process exits or dies, and it ends.
+var processWorker = &worker{stall: workerStall}
 
 // workerProc is one worker process.
 type workerProc struct {
 	cmd  *exec.Cmd
-	in   io.WriteCloser
 	dead chan struct{} // closed once the process has exited and been waited for
 
-	mu      sync.Mutex // guards enc, next and pending
-	enc     *json.Encoder
+	mu      sync.Mutex     // guards in, next and pending
+	in      io.WriteCloser // the worker's standard input: requests; closing it ends the worker
 	next    uint64
 	pending map[uint64]chan workerAnswer
 }
@@ -195,9 +198,6 @@ func (w *worker) call(req workerRequest) (workerAnswer, error) {
 func (w *worker) running() (*workerProc, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
-		return nil, errors.New("closed")
-	}
 	if w.proc != nil {
 		select {
 		case <-w.proc.dead:
@@ -262,7 +262,7 @@ func startWorker() (*workerProc, error) {
 		_ = out.Close()
 		return nil, err
 	}
-	p := &workerProc{cmd: cmd, in: in, dead: make(chan struct{}), enc: json.NewEncoder(in), pending: map[uint64]chan workerAnswer{}}
+	p := &workerProc{cmd: cmd, in: in, dead: make(chan struct{}), pending: map[uint64]chan workerAnswer{}}
 	go p.read(out)
 	return p, nil
 }
@@ -274,7 +274,7 @@ func (p *workerProc) send(req workerRequest, answer chan workerAnswer) error {
 	p.next++
 	req.ID = p.next
 	p.pending[req.ID] = answer
-	if err := p.enc.Encode(req); err != nil {
+	if err := json.NewEncoder(p.in).Encode(req); err != nil {
 		delete(p.pending, req.ID)
 		return err
 	}
@@ -305,16 +305,3 @@ func (p *workerProc) read(out io.Reader) {
 
 // kill ends the worker process; its callers get errWorker.
 func (p *workerProc) kill() { _ = p.cmd.Process.Kill() }
-
-// close ends the worker, if one runs, and waits until it has exited; later hashes get errWorker.
-func (w *worker) close() {
-	w.mu.Lock()
-	w.closed = true
-	p := w.proc
-	w.mu.Unlock()
-	if p != nil {
-		_ = p.in.Close() // the worker ends at the end of its input
-		p.kill()
-		<-p.dead
-	}
-}

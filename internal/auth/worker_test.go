@@ -18,10 +18,20 @@ import (
 // so a test can act on the worker in the middle of a compare.
 const slowHash = "$2a$16$H20a1QHEv/OGoSGAHwGOU.ofLw65WuzvYuMbbAEAa/IZ6fccFSn0e"
 
+// newWorker returns a worker of the test's own, whose process (if it has one) is killed at the
+// test's end.
 func newWorker(t *testing.T) *worker {
 	t.Helper()
 	w := &worker{stall: workerStall}
-	t.Cleanup(w.close)
+	t.Cleanup(func() {
+		w.mu.Lock()
+		p := w.proc
+		w.mu.Unlock()
+		if p != nil {
+			p.kill()
+			<-p.dead
+		}
+	})
 	return w
 }
 
@@ -178,25 +188,6 @@ func TestWorkerStalled(t *testing.T) {
 	w.stall = workerStall
 	if again := started(t, w); again == p {
 		t.Errorf("the stalled worker is still the current one")
-	}
-}
-
-func TestWorkerClose(t *testing.T) {
-	(&worker{stall: workerStall}).close() // none started: nothing to do
-
-	w := &worker{stall: workerStall}
-	p, done := busyCompare(t, w)
-	w.close()
-	select {
-	case <-p.dead:
-	default:
-		t.Fatal("close returned before the worker exited")
-	}
-	if err := <-done; !errors.Is(err, ErrBusy) {
-		t.Errorf("compare in flight at close = %v, want ErrBusy", err)
-	}
-	if _, err := w.generate([]byte("x"), bcrypt.MinCost); !errors.Is(err, ErrBusy) {
-		t.Errorf("generate after close = %v, want ErrBusy", err)
 	}
 }
 
