@@ -80,9 +80,8 @@ func (s *Service) VerifyMFA(ctx context.Context, mfaToken, code, recoveryCode st
 	if err := s.secondFactor(ctx, u, method, code, ErrMFACodeRejected, "", c); err != nil {
 		return nil, err
 	}
-	if u.Disabled {
-		s.record(ctx, models.AuditLoginFailed, u.ID, "", c, models.AuditDetail{Reason: "account_disabled"})
-		return nil, ErrAccountDisabled
+	if err := s.admit(ctx, u, method, c); err != nil {
+		return nil, err
 	}
 	if err := s.store.SpendMFAChallenge(ctx, claims.ID, s.now()); errors.Is(err, models.ErrNotFound) {
 		return nil, ErrInvalidMFAToken // a racing request completed this login first

@@ -40,6 +40,25 @@ func (s *Service) startSession(ctx context.Context, u *models.User, c Client, am
 	return out, nil
 }
 
+// admit refuses a user who proved who they are but may not log in, whatever the proof (a password,
+// a second factor, a passkey; method as in the audit detail, "" for a password): a disabled
+// account, or an unverified address while REQUIRE_EMAIL_VERIFICATION is on. Each refusal is
+// recorded as login_failed with its reason.
+func (s *Service) admit(ctx context.Context, u *models.User, method string, c Client) error {
+	var err error
+	reason := ""
+	switch {
+	case u.Disabled:
+		err, reason = ErrAccountDisabled, "account_disabled"
+	case s.settings.Email.RequireVerified && !u.EmailVerified:
+		err, reason = ErrEmailNotVerified, "email_not_verified"
+	default:
+		return nil
+	}
+	s.record(ctx, models.AuditLoginFailed, u.ID, "", c, models.AuditDetail{Method: method, Reason: reason})
+	return err
+}
+
 // refreshToken builds the refresh token of sess that follows the token whose jti is follows (""
 // for the session's first), issued at iat, and its cookie's Max-Age. The token is a pure function
 // of its arguments and the session's end, so a racing refresh can be given the same one again.

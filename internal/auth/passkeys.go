@@ -125,9 +125,8 @@ func (s *Service) PasskeyLogin(ctx context.Context, challengeID string, credenti
 		return nil, err
 	}
 	u := pk.User
-	if u.Disabled {
-		s.record(ctx, models.AuditLoginFailed, u.ID, "", c, models.AuditDetail{Method: MethodPasskey, Reason: "account_disabled"})
-		return nil, ErrAccountDisabled
+	if err := s.admit(ctx, u, MethodPasskey, c); err != nil {
+		return nil, err
 	}
 	if err := s.guard.Succeeded(ctx, u.Email); err != nil {
 		return nil, fmt.Errorf("reset failed logins: %w", err)

@@ -128,13 +128,8 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		s.record(ctx, models.AuditLoginFailed, userID, "", c, models.AuditDetail{Reason: "invalid_credentials", Email: clip(email, 254)})
 		return nil, ErrInvalidCredentials
 	}
-	if u.Disabled {
-		s.record(ctx, models.AuditLoginFailed, u.ID, "", c, models.AuditDetail{Reason: "account_disabled"})
-		return nil, ErrAccountDisabled
-	}
-	if s.settings.Email.RequireVerified && !u.EmailVerified {
-		s.record(ctx, models.AuditLoginFailed, u.ID, "", c, models.AuditDetail{Reason: "email_not_verified"})
-		return nil, ErrEmailNotVerified
+	if err := s.admit(ctx, u, "", c); err != nil {
+		return nil, err
 	}
 	st, err := s.store.MFAState(ctx, u.ID)
 	if err != nil {

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -414,6 +415,39 @@ func TestRequireEmailVerification(t *testing.T) {
 		// Users made from the command line count as verified.
 		e.makeAdmin("ops@example.com")
 		e.login("ops@example.com")
+	})
+}
+
+// TestVerifiedAddressWhateverTheProof: with REQUIRE_EMAIL_VERIFICATION on, the second step and a
+// passkey are refused for an unverified address too, as the password is (an address can be
+// unverified after those were set up: the setting turned on later, or the state changed between the
+// two steps of a login). Only after the proof succeeds: a failed proof gets its usual answer.
+func TestVerifiedAddressWhateverTheProof(t *testing.T) {
+	forEachMailBackend(t, func(c *envConfig) { withPasskeys(c); c.RequireVerified = true }, func(t *testing.T, e *testEnv) {
+		e.register("una@example.com")
+		tok := token(t, e.mailTo(t, "una@example.com"), "/verify-email")
+		expect(t, "verify", e.post("/api/auth/verify-email", map[string]string{"token": tok}, ""), http.StatusOK, "")
+		s := e.login("una@example.com")
+		a, _ := e.addPasskey(s, "")
+		en := e.enrol(s)
+		mfaToken := e.mfaLogin("una@example.com")
+		setVerified := func(v bool) {
+			t.Helper()
+			if _, err := e.store.Pool().ExecContext(context.Background(),
+				"UPDATE users SET email_verified = $1 WHERE email = $2", v, "una@example.com"); err != nil {
+				t.Fatalf("set email_verified %v: %v", v, err)
+			}
+		}
+		setVerified(false)
+		expect(t, "second step with a wrong code, address unverified", e.verify(mfaToken, "code", e.wrongCode(en.secret)),
+			http.StatusUnauthorized, "INVALID_MFA_CODE")
+		expect(t, "second step, address unverified", e.verify(mfaToken, "code", e.totp(en.secret, 0)),
+			http.StatusForbidden, "EMAIL_NOT_VERIFIED")
+		expect(t, "passkey login, address unverified", e.passkeyLogin(a), http.StatusForbidden, "EMAIL_NOT_VERIFIED")
+		setVerified(true)
+		e.nextStep()
+		e.verified("second step, address verified again", e.verify(e.mfaLogin("una@example.com"), "code", e.totp(en.secret, 0)))
+		expect(t, "passkey login, address verified again", e.passkeyLogin(a), http.StatusOK, "")
 	})
 }
 

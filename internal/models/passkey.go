@@ -25,7 +25,7 @@ type Passkey struct {
 	Name              string
 	CreatedAt         time.Time
 	LastUsedAt        *time.Time
-	// User is the passkey's owner (id, email, role, disabled; no password hash), read with the
+	// User is the passkey's owner (id, email, role, disabled, email verified; no password hash), read with the
 	// passkey by store.PasskeyByCredentialID; nil elsewhere. It is never written through the passkey.
 	User *User `gorm:"-"`
 }

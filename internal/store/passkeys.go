@@ -55,17 +55,18 @@ func (s *Store) Passkeys(ctx context.Context, userID string) ([]models.Passkey, 
 }
 
 // PasskeyByCredentialID returns the passkey with that credential id, with its owner in User
-// (id, email, role, disabled), or models.ErrNotFound.
+// (id, email, role, disabled, email verified), or models.ErrNotFound.
 func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*models.Passkey, error) {
 	var row struct {
 		models.Passkey
 		UserEmail    string
 		UserRole     models.Role
 		UserDisabled bool
+		UserVerified bool
 	}
 	err := s.read(ctx, func(db *gorm.DB) error {
 		return db.Table("passkeys").
-			Select("passkeys.*, users.email AS user_email, users.role AS user_role, users.disabled AS user_disabled").
+			Select("passkeys.*, users.email AS user_email, users.role AS user_role, users.disabled AS user_disabled, users.email_verified AS user_verified").
 			Joins("JOIN users ON users.id = passkeys.user_id").
 			Where("passkeys.credential_id = ?", credentialID).
 			Take(&row).Error
@@ -74,7 +75,7 @@ func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) 
 		return nil, translate("passkey by credential id", err)
 	}
 	p := row.Passkey
-	p.User = &models.User{ID: p.UserID, Email: row.UserEmail, Role: row.UserRole, Disabled: row.UserDisabled}
+	p.User = &models.User{ID: p.UserID, Email: row.UserEmail, Role: row.UserRole, Disabled: row.UserDisabled, EmailVerified: row.UserVerified}
 	return &p, nil
 }
 
