@@ -1,6 +1,8 @@
 package handlers_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -55,5 +57,34 @@ func BenchmarkRoutes(b *testing.B) {
 func newBenchEnv(b *testing.B, o tokens.Options) *testEnv {
 	return newEnv(b, func(c *envConfig) {
 		c.GeneralMax, c.AuthMax, c.AccessTTL, c.Tokens = 1<<40, 1<<40, time.Hour, o
+	})
+}
+
+// BenchmarkRefreshRoute rotates sessions through POST /api/auth/refresh in process, in the body
+// form native clients use, one rotation chain per goroutine: the cost of a refresh beyond its
+// database statement (on the default backend).
+func BenchmarkRefreshRoute(b *testing.B) {
+	e := newBenchEnv(b, tokens.Options{})
+	e.register("bench@example.com")
+	chains := make(chan string, 64)
+	for range cap(chains) {
+		chains <- e.login("bench@example.com").refresh.Value
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		token := <-chains
+		for pb.Next() {
+			body, _ := json.Marshal(map[string]string{"refreshToken": token})
+			hr := httptest.NewRequest(http.MethodPost, "/api/auth/refresh", bytes.NewReader(body))
+			hr.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, hr)
+			var out struct{ RefreshToken string }
+			if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.RefreshToken == "" {
+				b.Fatalf("POST /api/auth/refresh = %d %s, want 200 and a new refresh token", rec.Code, rec.Body)
+			}
+			token = out.RefreshToken
+		}
 	})
 }
