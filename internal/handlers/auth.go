@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/authserver/authserver/internal/auth"
+	"github.com/authserver/authserver/internal/jsonenc"
 	"github.com/authserver/authserver/internal/middleware"
 	"github.com/authserver/authserver/internal/models"
 )
@@ -79,7 +80,25 @@ func sendTokens(c *gin.Context, cookies cookieSettings, out *auth.Issued, body t
 	cookies.setFingerprint(c, out.Fingerprint, out.RefreshMaxAge)
 	noStore(c)
 	body.AccessToken, body.TokenType, body.ExpiresIn = out.AccessToken, "Bearer", out.ExpiresIn
-	c.JSON(http.StatusOK, body)
+	c.Data(http.StatusOK, jsonContentType, body.appendJSON(make([]byte, 0, 256+len(body.AccessToken)+len(body.RefreshToken))))
+}
+
+// appendJSON appends r as encoding/json writes it, without reflection (refresh is a hot route).
+func (r tokenResponse) appendJSON(dst []byte) []byte {
+	o := jsonenc.NewObject(dst)
+	o.String("accessToken", r.AccessToken)
+	o.String("tokenType", r.TokenType)
+	o.Int("expiresIn", int64(r.ExpiresIn))
+	o.StringOmitEmpty("refreshToken", r.RefreshToken)
+	if u := r.User; u != nil {
+		o.Object("user", func(o *jsonenc.Object) {
+			o.String("id", u.ID)
+			o.String("email", u.Email)
+			o.String("role", string(u.Role))
+			o.Bool("emailVerified", u.EmailVerified)
+		})
+	}
+	return o.End()
 }
 
 // noStore keeps a response that carries a token or a secret out of every cache.

@@ -1,20 +1,4 @@
 package handlers
 
-import "encoding/json"
-
 // jsonContentType is the Content-Type of every JSON answer, as Gin's c.JSON sends it.
 const jsonContentType = "application/json; charset=utf-8"
-
-// appendJSONString appends s as a JSON string, as encoding/json would write it: plain printable
-// ASCII (ids, emails) is copied between quotes; anything else goes through encoding/json.
-func appendJSONString(dst []byte, s string) []byte {
-	for i := range len(s) {
-		if b := s[i]; b < 0x20 || b > 0x7e || b == '"' || b == '\\' || b == '<' || b == '>' || b == '&' {
-			quoted, _ := json.Marshal(s) // cannot fail for a string
-			return append(dst, quoted...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
-}

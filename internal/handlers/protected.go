@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/authserver/authserver/internal/auth"
+	"github.com/authserver/authserver/internal/jsonenc"
 	"github.com/authserver/authserver/internal/middleware"
 	"github.com/authserver/authserver/internal/models"
 )
@@ -18,7 +19,7 @@ func handleProfile() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := middleware.ClaimsFrom(c).Subject
 		body := make([]byte, 0, len(head)+len(id)+2+len(tail))
-		body = appendJSONString(append(body, head...), id)
+		body = jsonenc.AppendString(append(body, head...), id)
 		c.Data(http.StatusOK, jsonContentType, append(body, tail...))
 	}
 }

@@ -73,12 +73,7 @@ func (i *Issuer) IssueAccess(in AccessInput) (string, *AccessClaims, error) {
 		AMR:         in.AMR,
 		SessionEnd:  capped,
 	}
-	t := jwt.NewWithClaims(i.method, claims)
-	t.Header["typ"] = accessType
-	if i.kid != "" {
-		t.Header["kid"] = i.kid
-	}
-	s, err := t.SignedString(i.signKey)
+	s, err := i.accessSigner.sign(claims)
 	if err != nil {
 		return "", nil, fmt.Errorf("issue access token: sign: %w", err)
 	}

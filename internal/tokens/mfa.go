@@ -45,11 +45,9 @@ func (i *Issuer) IssueMFA(userID, challengeID string, expiresAt time.Time) (stri
 	if !exp.After(iat.Time) {
 		return "", fmt.Errorf("issue mfa token: expiry %s is not after issue time %s", exp, iat)
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodHS256, &MFAClaims{jwt.RegisteredClaims{
+	s, err := i.mfaSigner.sign(&MFAClaims{jwt.RegisteredClaims{
 		Issuer: i.issuer, Subject: userID, ID: challengeID, IssuedAt: iat, ExpiresAt: exp,
 	}})
-	t.Header["typ"] = mfaType
-	s, err := t.SignedString(i.mfaSecret)
 	if err != nil {
 		return "", fmt.Errorf("issue mfa token: sign: %w", err)
 	}

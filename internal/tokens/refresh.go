@@ -52,9 +52,7 @@ func (i *Issuer) IssueRefresh(in RefreshInput) (string, error) {
 		},
 		SessionID: in.SessionID,
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
-	t.Header["typ"] = refreshType
-	s, err := t.SignedString(i.refreshSecret)
+	s, err := i.refreshSigner.sign(claims)
 	if err != nil {
 		return "", fmt.Errorf("issue refresh token: sign: %w", err)
 	}

@@ -69,9 +69,6 @@ type JWKS struct {
 
 // Issuer issues and verifies access and refresh tokens. It is safe for concurrent use.
 type Issuer struct {
-	method        jwt.SigningMethod
-	signKey       any    // AccessSecret or SigningKey, as golang-jwt wants it
-	kid           string // kid header of issued access tokens; empty under HS256
 	accessSecret  []byte // HS256 only
 	publicKeys    map[string]crypto.PublicKey
 	refreshSecret []byte
@@ -82,7 +79,11 @@ type Issuer struct {
 	now           func() time.Time
 	jwks          JWKS
 
-	// Built once in New so that verification allocates no parser or closure.
+	// Built once in New so that signing encodes no header and verification allocates no
+	// parser or closure.
+	accessSigner   signer
+	refreshSigner  signer
+	mfaSigner      signer
 	accessParser   *jwt.Parser
 	refreshParser  *jwt.Parser
 	mfaParser      *jwt.Parser
@@ -115,7 +116,6 @@ func New(o Options) (*Issuer, error) {
 		return nil, fmt.Errorf("leeway %v must not be negative", o.Leeway)
 	}
 	i := &Issuer{
-		method:        jwt.GetSigningMethod(o.Algorithm),
 		refreshSecret: bytes.Clone(o.RefreshSecret),
 		issuer:        o.Issuer,
 		audience:      o.Audience,
@@ -145,8 +145,10 @@ func New(o Options) (*Issuer, error) {
 			return nil, errors.New("refresh secret must differ from the access secret")
 		}
 		i.accessSecret = bytes.Clone(o.AccessSecret)
-		i.signKey = i.accessSecret
+		i.accessSigner = newSigner(jwt.SigningMethodHS256, i.accessSecret, accessType, "")
 	}
+	i.refreshSigner = newSigner(jwt.SigningMethodHS256, i.refreshSecret, refreshType, "")
+	i.mfaSigner = newSigner(jwt.SigningMethodHS256, i.mfaSecret, mfaType, "")
 
 	i.accessParser = jwt.NewParser(
 		jwt.WithValidMethods([]string{o.Algorithm}),
@@ -183,18 +185,17 @@ func New(o Options) (*Issuer, error) {
 }
 
 // useKeys sets the signing key and the verification keys by kid, and builds the JWKS.
-func (i *Issuer) useKeys(alg string, signer crypto.Signer, verify []crypto.PublicKey) error {
-	if signer == nil {
+func (i *Issuer) useKeys(alg string, key crypto.Signer, verify []crypto.PublicKey) error {
+	if key == nil {
 		return fmt.Errorf("%s needs a signing key", alg)
 	}
-	switch signer.(type) {
+	switch key.(type) {
 	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
 	default:
-		return fmt.Errorf("signing key of type %T is not supported", signer)
+		return fmt.Errorf("signing key of type %T is not supported", key)
 	}
-	i.signKey = signer
 	i.publicKeys = make(map[string]crypto.PublicKey, 1+len(verify))
-	for n, pub := range append([]crypto.PublicKey{signer.Public()}, verify...) {
+	for n, pub := range append([]crypto.PublicKey{key.Public()}, verify...) {
 		j, err := keys.PublicJWK(alg, pub)
 		if err != nil {
 			if n == 0 {
@@ -208,7 +209,7 @@ func (i *Issuer) useKeys(alg string, signer crypto.Signer, verify []crypto.Publi
 		i.publicKeys[j.KID] = pub
 		i.jwks.Keys = append(i.jwks.Keys, j)
 	}
-	i.kid = i.jwks.Keys[0].KID
+	i.accessSigner = newSigner(jwt.GetSigningMethod(alg), key, accessType, i.jwks.Keys[0].KID)
 	return nil
 }
 
