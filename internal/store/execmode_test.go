@@ -34,7 +34,8 @@ func withExecMode(t *testing.T, dsn, mode string) string {
 // TestQueryExecModesWithoutPreparedStatements: with default_query_exec_mode=exec or
 // simple_protocol in DATABASE_URL (as behind a pooler in transaction mode), pgx learns no
 // parameter types from a prepared statement and must know the PostgreSQL type of every Go value
-// the store passes: strings, booleans, integers, times and bytes. The server binary is built
+// the store passes: strings, booleans, integers, times and bytes, and arrays of them (the
+// rotations sent together). The server binary is built
 // with nopgxregisterdefaulttypes (scripts/build-tags), so only the store's own registration
 // (paramTypes) tells pgx; run with those tags, this test fails if one is missing.
 func TestQueryExecModesWithoutPreparedStatements(t *testing.T) {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -85,37 +84,6 @@ WHERE id = $5 AND user_id = $6 AND token_hash = $7 AND revoked_at IS NULL
 RETURNING generation, expires_at, amr,
   (SELECT email FROM users WHERE users.id = sessions.user_id),
   (SELECT role FROM users WHERE users.id = sessions.user_id)`
-
-// RotateSession applies r in one statement (see models.Rotation) and returns the session with
-// its new generation, end and AMR, and its User (id, email, role); models.ErrNotFound when a
-// condition does not hold. A statement that failed on a broken connection is sent once more: if
-// the first one was applied, the second finds the token rotated and returns models.ErrNotFound,
-// and the caller's locked path hands out the same next token again.
-func (s *Store) RotateSession(ctx context.Context, r models.Rotation) (*models.Session, error) {
-	at := r.At.UTC()
-	sess := &models.Session{
-		ID: r.ID, UserID: r.UserID, TokenHash: r.Next, PrevTokenHash: r.Presented,
-		RotatedAt: at, LastUsedAt: at, IP: r.IP, UserAgent: r.UserAgent,
-		User: &models.User{ID: r.UserID},
-	}
-	rotate := func() error {
-		return s.sqlDB.QueryRowContext(ctx, rotateSQL, r.Next, at, r.IP, r.UserAgent, r.ID, r.UserID, r.Presented,
-			r.IdleSince.UTC(), r.EndFrom.UTC(), r.EndTo.UTC()).
-			Scan(&sess.Generation, &sess.ExpiresAt, &sess.AMR, &sess.User.Email, &sess.User.Role)
-	}
-	err := rotate()
-	if s.broken(ctx, err) {
-		err = rotate()
-	}
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, models.ErrNotFound
-	case err != nil:
-		return nil, translate("rotate session", err)
-	}
-	sess.ExpiresAt = sess.ExpiresAt.UTC()
-	return sess, nil
-}
 
 // ActiveSessions lists the user's sessions that are not revoked, not past ExpiresAt at now
 // and used after idleSince, newest first.

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -48,6 +49,13 @@ type Store struct {
 	sqlDB  *sql.DB
 	driver models.Driver
 	health *health
+
+	// PostgreSQL only: the rotations waiting for their statement (rotate.go), and the sender's
+	// stop signal and end.
+	rotations chan *pendingRotation
+	stop      chan struct{}
+	stopOnce  sync.Once
+	sender    sync.WaitGroup
 }
 
 // Open connects to the database and checks that it answers within ctx.
@@ -105,6 +113,8 @@ func Open(ctx context.Context, driver models.Driver, dsn string, log *slog.Logge
 		if err := s.sizePool(ctx); err != nil {
 			return nil, errors.Join(err, sqlDB.Close())
 		}
+		s.rotations, s.stop = make(chan *pendingRotation, maxRotationBatch), make(chan struct{})
+		s.sender.Go(func() { s.sendRotations(s.stop) })
 	}
 	return s, nil
 }
@@ -151,6 +161,8 @@ var paramTypes = []struct {
 }{
 	{"", "text"}, {false, "bool"}, {int(0), "int8"}, {int64(0), "int8"}, {int32(0), "int4"},
 	{float64(0), "float8"}, {time.Time{}, "timestamptz"}, {[]byte(nil), "bytea"},
+	// the arrays of the rotations sent together (rotate.go)
+	{[]string(nil), "_text"}, {[][]byte(nil), "_bytea"}, {[]time.Time(nil), "_timestamptz"},
 }
 
 // Migrate applies the pending migrations of migrations.FS for the store's driver.
@@ -189,8 +201,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database connections.
+// Close stops sending rotations (a statement on its way is finished and answered first) and
+// closes the database connections. Closing again does nothing more.
 func (s *Store) Close() error {
+	if s.stop != nil {
+		s.stopOnce.Do(func() { close(s.stop) })
+		s.sender.Wait()
+	}
 	return s.sqlDB.Close()
 }
 
