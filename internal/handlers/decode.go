@@ -55,13 +55,16 @@ func decodeJSON(c *gin.Context, v any, optional bool) error {
 		return middleware.ErrInvalidJSON
 	}
 	known := jsonFields(reflect.TypeOf(v).Elem())
-	problems := map[string]string{}
+	var problems map[string]string
 	for name := range fields {
 		if !known[name] {
+			if problems == nil {
+				problems = map[string]string{}
+			}
 			problems[name] = "is not a known field"
 		}
 	}
-	if len(problems) > 0 {
+	if problems != nil {
 		return validationError(problems)
 	}
 	var typeErr *json.UnmarshalTypeError

@@ -73,7 +73,8 @@ func (i *Issuer) IssueAccess(in AccessInput) (string, *AccessClaims, error) {
 		AMR:         in.AMR,
 		SessionEnd:  capped,
 	}
-	s, err := i.accessSigner.sign(claims)
+	var buf [512]byte
+	s, err := i.accessSigner.sign(claims.appendJSON(buf[:0]))
 	if err != nil {
 		return "", nil, fmt.Errorf("issue access token: sign: %w", err)
 	}

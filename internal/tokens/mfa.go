@@ -45,9 +45,10 @@ func (i *Issuer) IssueMFA(userID, challengeID string, expiresAt time.Time) (stri
 	if !exp.After(iat.Time) {
 		return "", fmt.Errorf("issue mfa token: expiry %s is not after issue time %s", exp, iat)
 	}
-	s, err := i.mfaSigner.sign(&MFAClaims{jwt.RegisteredClaims{
+	claims := &MFAClaims{jwt.RegisteredClaims{
 		Issuer: i.issuer, Subject: userID, ID: challengeID, IssuedAt: iat, ExpiresAt: exp,
-	}})
+	}}
+	s, err := i.mfaSigner.sign(claims.appendJSON(nil))
 	if err != nil {
 		return "", fmt.Errorf("issue mfa token: sign: %w", err)
 	}

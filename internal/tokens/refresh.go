@@ -52,7 +52,8 @@ func (i *Issuer) IssueRefresh(in RefreshInput) (string, error) {
 		},
 		SessionID: in.SessionID,
 	}
-	s, err := i.refreshSigner.sign(claims)
+	var buf [256]byte
+	s, err := i.refreshSigner.sign(claims.appendJSON(buf[:0]))
 	if err != nil {
 		return "", fmt.Errorf("issue refresh token: sign: %w", err)
 	}

@@ -3,6 +3,8 @@ package tokens
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -17,36 +19,50 @@ type signer struct {
 	method jwt.SigningMethod
 	key    any    // as the method wants it
 	head   string // the encoded header and the dot after it
+	sigLen int    // the encoded signature's length, so that a token is built in one allocation
 }
 
 // newSigner returns a signer whose header is alg, typ and, when not empty, kid.
-func newSigner(method jwt.SigningMethod, key any, typ, kid string) signer {
+func newSigner(method jwt.SigningMethod, key any, typ, kid string) (signer, error) {
 	header := map[string]any{"alg": method.Alg(), "typ": typ}
 	if kid != "" {
 		header["kid"] = kid
 	}
 	h, _ := json.Marshal(header) // strings only: cannot fail
-	return signer{method: method, key: key, head: base64.RawURLEncoding.EncodeToString(h) + "."}
+	sig, err := method.Sign("", key)
+	if err != nil {
+		return signer{}, fmt.Errorf("%s key: %w", method.Alg(), err)
+	}
+	return signer{method: method, key: key, head: base64.RawURLEncoding.EncodeToString(h) + ".",
+		sigLen: base64.RawURLEncoding.EncodedLen(len(sig))}, nil
 }
 
-// payload is what a token says: its claims as one JSON object appended to a buffer.
-type payload interface {
-	appendJSON(dst []byte) []byte
-}
-
-// sign returns the token of claims: header, payload and signature, each base64url-encoded.
-func (s signer) sign(claims payload) (string, error) {
-	var raw [512]byte
-	p := claims.appendJSON(raw[:0])
-	b := make([]byte, 0, len(s.head)+base64.RawURLEncoding.EncodedLen(len(p))+1+base64.RawURLEncoding.EncodedLen(512))
-	b = append(b, s.head...)
-	b = base64.RawURLEncoding.AppendEncode(b, p)
-	sig, err := s.method.Sign(string(b), s.key)
+// sign returns the token whose payload is the JSON p: header, payload and signature, each
+// base64url-encoded.
+func (s signer) sign(p []byte) (string, error) {
+	var b strings.Builder
+	b.Grow(len(s.head) + base64.RawURLEncoding.EncodedLen(len(p)) + 1 + s.sigLen)
+	b.WriteString(s.head)
+	writeBase64(&b, p)
+	sig, err := s.method.Sign(b.String(), s.key) // the string stays valid as b grows within its capacity
 	if err != nil {
 		return "", err
 	}
-	b = append(b, '.')
-	return string(base64.RawURLEncoding.AppendEncode(b, sig)), nil
+	b.WriteByte('.')
+	writeBase64(&b, sig)
+	return b.String(), nil
+}
+
+// writeBase64 writes src to b in base64url without padding, through a buffer on the stack (in
+// pieces whose length is a multiple of 3, which encode as the whole would).
+func writeBase64(b *strings.Builder, src []byte) {
+	var buf [1024]byte
+	for len(src) > 0 {
+		n := min(len(src), 768)
+		base64.RawURLEncoding.Encode(buf[:], src[:n])
+		b.Write(buf[:base64.RawURLEncoding.EncodedLen(n)])
+		src = src[n:]
+	}
 }
 
 // appendRegistered appends the registered claims set in r, in the order and with the omissions of

@@ -145,10 +145,16 @@ func New(o Options) (*Issuer, error) {
 			return nil, errors.New("refresh secret must differ from the access secret")
 		}
 		i.accessSecret = bytes.Clone(o.AccessSecret)
-		i.accessSigner = newSigner(jwt.SigningMethodHS256, i.accessSecret, accessType, "")
+		if i.accessSigner, err = newSigner(jwt.SigningMethodHS256, i.accessSecret, accessType, ""); err != nil {
+			return nil, err
+		}
 	}
-	i.refreshSigner = newSigner(jwt.SigningMethodHS256, i.refreshSecret, refreshType, "")
-	i.mfaSigner = newSigner(jwt.SigningMethodHS256, i.mfaSecret, mfaType, "")
+	if i.refreshSigner, err = newSigner(jwt.SigningMethodHS256, i.refreshSecret, refreshType, ""); err != nil {
+		return nil, err
+	}
+	if i.mfaSigner, err = newSigner(jwt.SigningMethodHS256, i.mfaSecret, mfaType, ""); err != nil {
+		return nil, err
+	}
 
 	i.accessParser = jwt.NewParser(
 		jwt.WithValidMethods([]string{o.Algorithm}),
@@ -209,8 +215,9 @@ func (i *Issuer) useKeys(alg string, key crypto.Signer, verify []crypto.PublicKe
 		i.publicKeys[j.KID] = pub
 		i.jwks.Keys = append(i.jwks.Keys, j)
 	}
-	i.accessSigner = newSigner(jwt.GetSigningMethod(alg), key, accessType, i.jwks.Keys[0].KID)
-	return nil
+	var err error
+	i.accessSigner, err = newSigner(jwt.GetSigningMethod(alg), key, accessType, i.jwks.Keys[0].KID)
+	return err
 }
 
 // JWKS returns the public keys that verify access tokens: the signing key's first, then the
