@@ -70,6 +70,15 @@ func TestQueryExecModesWithoutPreparedStatements(t *testing.T) {
 			}); err != nil {
 				t.Errorf("RotateSession = %v", err)
 			}
+			held, other := newSession(t, s, u.ID, t0), newSession(t, s, u.ID, t0)
+			whileOneWaits(t, s, held, func() { // rotations sent together: arrays as parameters
+				if _, err := s.RotateSession(ctx, models.Rotation{
+					ID: other.ID, UserID: u.ID, Presented: other.TokenHash, Next: []byte("hash-1"), At: t0.Add(time.Minute),
+					IdleSince: t0.Add(-time.Hour), EndFrom: t0, EndTo: other.ExpiresAt, IP: "192.0.2.2", UserAgent: "test-agent",
+				}); err != nil {
+					t.Errorf("RotateSession sent together = %v", err)
+				}
+			})
 			rev := models.Revocation{Kind: models.RevokeSession, Subject: sess.ID, ExpiresAt: t0.Add(time.Hour)}
 			if err := s.AddRevocations(ctx, rev); err != nil {
 				t.Fatalf("AddRevocations = %v", err)

@@ -12,14 +12,15 @@ import (
 	"github.com/authserver/authserver/internal/models"
 )
 
-// On PostgreSQL the rotations of concurrent refreshes are sent together: each statement carries
-// every rotation that arrived while the one before it was on its way, and PostgreSQL parses,
-// executes and commits once for all of them instead of once each. Nothing waits to fill a batch:
-// a rotation that finds the sender idle goes out at once, alone (docs/performance.md, "Refresh
-// rotations sent together"). One statement at a time keeps the batches largest; it was the
-// fastest of one, two, four and eight senders on 2 CPUs. The statement never waits for a row
-// another transaction holds (SKIP LOCKED): that rotation does not apply, and its caller takes
-// the locked path, where only it waits.
+// On PostgreSQL the rotations of concurrent refreshes are sent together. A rotation that finds
+// no other on its way goes out at once, alone, as rotateSQL on its own connection: a quiet
+// server answers exactly as before. One that arrives while others are on their way is handed to
+// the store's one sender, whose statement carries every rotation waiting, so that PostgreSQL
+// parses, executes and commits once for all of them instead of once each (docs/performance.md,
+// "Refresh rotations sent together"). One sender keeps the batches largest; it was the fastest
+// of one, two, four and eight on 2 CPUs. The sender's statement never waits for a row another
+// transaction holds (SKIP LOCKED): that rotation does not apply, and its caller takes the
+// locked path, where only it waits.
 const (
 	maxRotationBatch = 128 // rotations per statement
 	rotationTimeout  = 5 * time.Second
@@ -36,13 +37,14 @@ SET prev_token_hash = s.token_hash, token_hash = r.next, generation = s.generati
     rotated_at = r.at, last_used_at = r.at, ip = r.ip, user_agent = r.ua
 FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::timestamptz[], $6::timestamptz[],
             $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[])
-       AS r(id, user_id, presented, next, at, idle_since, end_from, end_to, ip, ua),
-     users AS u
-WHERE s.id = r.id::uuid AND s.id IN (SELECT id FROM free)
-  AND s.user_id = r.user_id::uuid AND u.id = s.user_id AND NOT u.disabled
+       AS r(id, user_id, presented, next, at, idle_since, end_from, end_to, ip, ua)
+WHERE s.id = r.id::uuid AND s.id IN (SELECT id FROM free) AND s.user_id = r.user_id::uuid
   AND s.token_hash = r.presented AND s.revoked_at IS NULL AND s.expires_at > r.at
   AND s.last_used_at > r.idle_since AND s.expires_at BETWEEN r.end_from AND r.end_to
-RETURNING s.id::text, s.generation, s.expires_at, s.amr, u.email, u.role`
+  AND (SELECT NOT disabled FROM users WHERE users.id = s.user_id)
+RETURNING s.id::text, s.generation, s.expires_at, s.amr,
+  (SELECT email FROM users WHERE users.id = s.user_id),
+  (SELECT role FROM users WHERE users.id = s.user_id)`
 
 // pendingRotation is one refresh's rotation waiting for its statement.
 type pendingRotation struct {
@@ -60,11 +62,16 @@ type rotated struct {
 // end and AMR, and its User (id, email, role); models.ErrNotFound when a condition does not hold.
 // A statement that failed on a broken connection is sent once more: if the first one was applied,
 // the second finds the token rotated and returns models.ErrNotFound, and the caller's locked path
-// hands out the same next token again. On PostgreSQL, r travels with the rotations of other
-// refreshes in one statement; a caller whose ctx ends while it waits gets ctx's error, and its
-// rotation may still apply (as a statement cancelled too late would).
+// hands out the same next token again. On PostgreSQL, while other rotations are on their way, r
+// travels with the rotations of other refreshes in one statement; a caller whose ctx ends while
+// it waits gets ctx's error, and its rotation may still apply (as a statement cancelled too late
+// would).
 func (s *Store) RotateSession(ctx context.Context, r models.Rotation) (*models.Session, error) {
 	if s.rotations == nil {
+		return s.rotateOne(ctx, r)
+	}
+	defer s.rotating.Add(-1)
+	if s.rotating.Add(1) == 1 {
 		return s.rotateOne(ctx, r)
 	}
 	id, err := uuid.Parse(r.ID)
@@ -92,7 +99,8 @@ func (s *Store) RotateSession(ctx context.Context, r models.Rotation) (*models.S
 // errStopped answers a rotation that arrives or waits after Close.
 var errStopped = fmt.Errorf("rotate session: store closed: %w", models.ErrUnavailable)
 
-// rotateOne applies r alone, in one statement (SQLite).
+// rotateOne applies r alone, in one statement (SQLite, and PostgreSQL when no other rotation is
+// on its way).
 func (s *Store) rotateOne(ctx context.Context, r models.Rotation) (*models.Session, error) {
 	sess := rotatedSession(r)
 	rotate := func() error {

@@ -121,45 +121,73 @@ func TestRotateSessionAfterClose(t *testing.T) {
 	})
 }
 
-// TestRotateSessionSkipsALockedRow: on PostgreSQL, a rotation whose session another transaction
-// holds does not wait for it (nor make the rotations sent with it wait): it does not apply, and
-// applies once the row is free. The auth service then takes its locked path, where only that
-// refresh waits.
+// whileOneWaits runs fn while a rotation of held, alone, waits for its row, locked by another
+// transaction: every rotation fn makes is then sent together with the others (PostgreSQL only).
+// It then frees the row and checks that the waiting rotation applied.
+func whileOneWaits(t *testing.T, s *store.Store, held *models.Session, fn func()) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.Pool().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatalf("BeginTx = %v", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, "SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE", held.ID); err != nil {
+		t.Fatalf("lock the session: %v", err)
+	}
+	var (
+		first    *models.Session
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	wg.Go(func() {
+		first, firstErr = s.RotateSession(ctx, models.Rotation{ID: held.ID, UserID: held.UserID, Presented: held.TokenHash,
+			Next: []byte("after-wait"), At: t0, IdleSince: t0.Add(-time.Hour), EndFrom: t0, EndTo: held.ExpiresAt})
+	})
+	for deadline, waiting := time.Now().Add(3*time.Second), 0; waiting == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the rotation of the held session never waited for its row")
+		}
+		if err := s.Pool().QueryRowContext(ctx, "SELECT count(*) FROM pg_locks WHERE NOT granted").Scan(&waiting); err != nil {
+			t.Fatalf("read pg_locks: %v", err)
+		}
+	}
+	fn()
+	if err := tx.Rollback(); err != nil {
+		t.Fatalf("Rollback = %v", err)
+	}
+	wg.Wait()
+	if firstErr != nil || first.Generation != held.Generation+1 {
+		t.Errorf("RotateSession(held) that waited = %+v, %v; want generation %d", first, firstErr, held.Generation+1)
+	}
+}
+
+// TestRotateSessionSkipsALockedRow: on PostgreSQL, a rotation alone waits for a session row another
+// transaction holds (only its caller waits, as on the locked path), and rotations that arrive
+// meanwhile, sent together, do not: the one whose row is held does not apply, at once, and the
+// others apply.
 func TestRotateSessionSkipsALockedRow(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *store.Store) {
 		if s.Driver() != models.DriverPostgres {
 			t.Skip("SQLite has one connection: no other transaction can hold a row")
 		}
-		ctx := context.Background()
 		u := newUser(t, s, "locked@example.com", models.RoleUser, t0)
 		held, free := newSession(t, s, u.ID, t0.Add(-time.Minute)), newSession(t, s, u.ID, t0.Add(-time.Minute))
 		rotation := func(sess *models.Session) models.Rotation {
 			return models.Rotation{ID: sess.ID, UserID: u.ID, Presented: []byte("hash-0"), Next: []byte("hash-1"),
 				At: t0, IdleSince: t0.Add(-time.Hour), EndFrom: t0, EndTo: sess.ExpiresAt}
 		}
-		tx, err := s.Pool().BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatalf("BeginTx = %v", err)
-		}
-		defer func() { _ = tx.Rollback() }()
-		if _, err := tx.ExecContext(ctx, "SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE", held.ID); err != nil {
-			t.Fatalf("lock the session: %v", err)
-		}
-		wait, cancel := context.WithTimeout(ctx, 3*time.Second)
-		defer cancel()
-		var wg sync.WaitGroup
-		var heldErr, freeErr error
-		wg.Go(func() { _, heldErr = s.RotateSession(wait, rotation(held)) })
-		wg.Go(func() { _, freeErr = s.RotateSession(wait, rotation(free)) })
-		wg.Wait()
-		if !errors.Is(heldErr, models.ErrNotFound) || freeErr != nil {
-			t.Fatalf("RotateSession(held, free) = %v, %v; want ErrNotFound at once and nil", heldErr, freeErr)
-		}
-		if err := tx.Rollback(); err != nil {
-			t.Fatalf("Rollback = %v", err)
-		}
-		if got, err := s.RotateSession(ctx, rotation(held)); err != nil || got.Generation != 1 {
-			t.Errorf("RotateSession(held) once free = %+v, %v; want generation 1", got, err)
-		}
+		whileOneWaits(t, s, held, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			var heldErr, freeErr error
+			var wg sync.WaitGroup
+			wg.Go(func() { _, heldErr = s.RotateSession(ctx, rotation(held)) })
+			wg.Go(func() { _, freeErr = s.RotateSession(ctx, rotation(free)) })
+			wg.Wait()
+			if !errors.Is(heldErr, models.ErrNotFound) || freeErr != nil {
+				t.Errorf("RotateSession(held, free) sent together = %v, %v; want ErrNotFound at once and nil", heldErr, freeErr)
+			}
+		})
 	})
 }

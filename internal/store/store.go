@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,8 +51,9 @@ type Store struct {
 	driver models.Driver
 	health *health
 
-	// PostgreSQL only: the rotations waiting for their statement (rotate.go), and the sender's
-	// stop signal and end.
+	// PostgreSQL only: the rotations on their way (rotate.go), those waiting for the sender, and
+	// the sender's stop signal and end.
+	rotating  atomic.Int32
 	rotations chan *pendingRotation
 	stop      chan struct{}
 	stopOnce  sync.Once
