@@ -17,3 +17,16 @@ func TestAppendJSONString(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendJSONStringEveryByte: each byte alone, and between plain characters, is written as
+// encoding/json writes it.
+func TestAppendJSONStringEveryByte(t *testing.T) {
+	for b := range 256 {
+		for _, s := range []string{string([]byte{byte(b)}), "a" + string([]byte{byte(b)}) + "z"} {
+			want, _ := json.Marshal(s)
+			if got := appendJSONString(nil, s); string(got) != string(want) {
+				t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+			}
+		}
+	}
+}
