@@ -63,8 +63,14 @@ func PrincipalOf(claims *tokens.AccessClaims) auth.Principal {
 }
 
 // bearer returns the token of an `Authorization: Bearer` header (scheme case-insensitive), or "".
+// It reads the first value under the canonical key directly, as Header.Get would after
+// canonicalising its argument again (net/http canonicalises the keys of the requests it reads).
 func bearer(c *gin.Context) string {
-	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+	v := c.Request.Header["Authorization"]
+	if len(v) == 0 {
+		return ""
+	}
+	scheme, token, ok := strings.Cut(v[0], " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return ""
 	}
