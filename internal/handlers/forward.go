@@ -8,6 +8,7 @@ import (
 
 	"github.com/authserver/authserver/internal/middleware"
 	"github.com/authserver/authserver/internal/models"
+	"github.com/authserver/authserver/internal/tokens"
 )
 
 // proxyPaths are the routes a reverse proxy or a resource server calls on a client's behalf:
@@ -46,18 +47,17 @@ func parseForwardQuery(c *gin.Context) (forwardQuery, error) {
 	return q, nil
 }
 
-// handleForwardAuth serves GET /forward-auth behind the bearer middleware: 200 with an empty
-// body and the identity headers for the proxy to pass upstream. ?mfa=true needs "mfa" in the
-// token's amr (403 MFA_REQUIRED); ?role= reads the user's CURRENT role (403
-// INSUFFICIENT_PERMISSIONS), the one case that reads the database.
-func handleForwardAuth(users middleware.Users) gin.HandlerFunc {
-	return func(c *gin.Context) {
+// handleForwardAuth serves GET /forward-auth, given the verified claims by
+// middleware.WithAccessToken: 200 with an empty body and the identity headers for the proxy to
+// pass upstream. ?mfa=true needs "mfa" in the token's amr (403 MFA_REQUIRED); ?role= reads the
+// user's CURRENT role (403 INSUFFICIENT_PERMISSIONS), the one case that reads the database.
+func handleForwardAuth(users middleware.Users) middleware.ClaimsHandler {
+	return func(c *gin.Context, claims *tokens.AccessClaims) {
 		q, err := parseForwardQuery(c)
 		if err != nil {
 			middleware.Fail(c, err)
 			return
 		}
-		claims := middleware.ClaimsFrom(c)
 		p := middleware.PrincipalOf(claims)
 		if q.mfa && !p.MFA() {
 			middleware.Fail(c, middleware.ErrMFARequired)

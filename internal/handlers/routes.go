@@ -13,6 +13,11 @@ import (
 func addRoutes(r *gin.Engine, d Deps, pages spaFiles) {
 	cookies := cookieSettings{secure: d.CookieSecure, fingerprint: d.Fingerprint}
 	bearer := middleware.RequireAccessToken(d.Tokens, d.DenyList, d.Fingerprint)
+	// withBearer makes the bearer check and a route's handler one handler, which is given the
+	// claims: the two hottest protected routes keep nothing on the Gin context.
+	withBearer := func(h middleware.ClaimsHandler) gin.HandlerFunc {
+		return middleware.WithAccessToken(d.Tokens, d.DenyList, d.Fingerprint, h)
+	}
 
 	r.GET("/healthz", handleHealthz())
 	r.GET("/readyz", handleReadyz(d.Ready))
@@ -21,7 +26,7 @@ func addRoutes(r *gin.Engine, d Deps, pages spaFiles) {
 	r.GET("/openapi.json", handleOpenAPI(d.OpenAPI))
 
 	// For reverse proxies and resource servers: no rate limit, no Origin judged (proxyPaths).
-	r.GET("/forward-auth", middleware.NoStore(), bearer, handleForwardAuth(d.Auth))
+	r.GET("/forward-auth", middleware.NoStore(), withBearer(handleForwardAuth(d.Auth)))
 	if len(d.IntrospectionTokens) > 0 {
 		r.POST("/oauth/introspect", middleware.NoStore(), middleware.RequireClientToken(d.IntrospectionTokens),
 			handleIntrospect(d.Tokens, d.DenyList))
@@ -55,12 +60,14 @@ func addRoutes(r *gin.Engine, d Deps, pages spaFiles) {
 	a.POST("/email", bearer, handleChangeEmail(d.Auth))
 	a.POST("/email/confirm", handleSpendToken(d.Auth.ConfirmEmailChange))
 
-	api := r.Group("/api", middleware.RateLimit(d.Limits, ratelimit.General, d.Auth), bearer)
-	api.GET("/profile", handleProfile())
-	api.GET("/dashboard", handleDashboard())
-	api.GET("/me", handleMe(d.Auth))
+	// Every /api route outside /api/auth is rate limited, then needs a bearer token.
+	api := r.Group("/api", middleware.RateLimit(d.Limits, ratelimit.General, d.Auth))
+	api.GET("/profile", withBearer(handleProfile()))
+	authed := api.Group("", bearer)
+	authed.GET("/dashboard", handleDashboard())
+	authed.GET("/me", handleMe(d.Auth))
 
-	admin := api.Group("/admin", middleware.RequireRole(d.Auth, models.RoleAdmin), middleware.RequireMFA(d.RequireMFAForAdmin))
+	admin := authed.Group("/admin", middleware.RequireRole(d.Auth, models.RoleAdmin), middleware.RequireMFA(d.RequireMFAForAdmin))
 	admin.GET("", handleAdmin())
 	admin.GET("/users", handleListUsers(d.Auth))
 	admin.PATCH("/users/:id", handleUpdateUser(d.Auth))

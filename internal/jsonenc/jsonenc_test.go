@@ -21,6 +21,19 @@ func TestAppendString(t *testing.T) {
 	}
 }
 
+// TestAppendStringEveryByte: each byte alone, and between plain characters, is written as
+// encoding/json writes it.
+func TestAppendStringEveryByte(t *testing.T) {
+	for b := range 256 {
+		for _, s := range []string{string([]byte{byte(b)}), "a" + string([]byte{byte(b)}) + "z"} {
+			want, _ := json.Marshal(s)
+			if got := AppendString(nil, s); string(got) != string(want) {
+				t.Errorf("AppendString(%q) = %s, want %s", s, got, want)
+			}
+		}
+	}
+}
+
 // TestObject: an object written member by member equals encoding/json's encoding of a struct
 // with the same fields and tags, empty or full, and appends to what the buffer held.
 func TestObject(t *testing.T) {

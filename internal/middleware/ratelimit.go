@@ -21,9 +21,7 @@ type LimitRecorder interface {
 // refuses the request with 429 RATE_LIMITED and Retry-After once the limit is exceeded, telling rec.
 func RateLimit(l *ratelimit.Limits, scope ratelimit.Scope, rec LimitRecorder) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		ip := c.ClientIP()
-		c.Set(clientIPKey, ip) // for clientIP: the request log and ClientOf need it again
-		n, err := l.Take(c.Request.Context(), scope, ip)
+		n, err := l.Take(c.Request.Context(), scope, c.ClientIP())
 		if err != nil {
 			Fail(c, err)
 			return
@@ -52,17 +50,5 @@ func RateLimit(l *ratelimit.Limits, scope ratelimit.Scope, rec LimitRecorder) gi
 // fingerprint cookie.
 func ClientOf(c *gin.Context) auth.Client {
 	fgp, _ := c.Cookie(FingerprintCookie)
-	return auth.Client{IP: clientIP(c), UserAgent: c.Request.UserAgent(), Fingerprint: fgp}
-}
-
-const clientIPKey = "client.ip"
-
-// clientIP is c.ClientIP(), which parses the peer's address (and, from trusted proxies, their
-// headers) and allocates the answer: RateLimit keeps what it read on c, so a limited request
-// reads it once. Other requests read it here and keep nothing (that would cost c its Keys map).
-func clientIP(c *gin.Context) string {
-	if ip, ok := c.Get(clientIPKey); ok {
-		return ip.(string)
-	}
-	return c.ClientIP()
+	return auth.Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent(), Fingerprint: fgp}
 }

@@ -179,19 +179,20 @@ func TestLimitsClientIP(t *testing.T) {
 	}
 }
 
-// TestClientIPReadOnce: the request log names the client as RateLimit counted it (the address a
-// trusted proxy forwarded, not the proxy's), on a limited route, where RateLimit keeps the
-// address it read, as on one without a limit, where the log reads it itself; ClientOf agrees.
-func TestClientIPReadOnce(t *testing.T) {
+// TestClientIPAgrees: the request log names the client as RateLimit counted it (the address a
+// trusted proxy forwarded, not the proxy's), on a limited route as on one without a limit;
+// ClientOf agrees. Each reads c.ClientIP() itself: RateLimit keeps nothing on the context.
+func TestClientIPAgrees(t *testing.T) {
 	var logs bytes.Buffer
 	var client auth.Client
+	var keys map[any]any
 	r := newEdgeEngine(t, middleware.RequestLog(slog.New(slog.NewJSONHandler(&logs, nil)), metrics.New()))
 	if err := r.SetTrustedProxies([]string{"10.0.0.0/8"}); err != nil {
 		t.Fatalf("SetTrustedProxies: %v", err)
 	}
 	l := memoryLimits(t, 100, 100)
 	r.GET("/limited", middleware.RateLimit(l, ratelimit.General, &limitRecorder{}), func(c *gin.Context) {
-		client = middleware.ClientOf(c)
+		client, keys = middleware.ClientOf(c), c.Keys
 	})
 	r.GET("/open", func(c *gin.Context) {})
 	for _, path := range []string{"/limited", "/open"} {
@@ -210,5 +211,8 @@ func TestClientIPReadOnce(t *testing.T) {
 	}
 	if client.IP != "203.0.113.7" {
 		t.Errorf("ClientOf behind RateLimit: ip = %q, want 203.0.113.7", client.IP)
+	}
+	if keys != nil {
+		t.Errorf("c.Keys behind RateLimit = %v, want nil (no map made for the client IP)", keys)
 	}
 }

@@ -31,6 +31,6 @@ func RequestLog(log *slog.Logger, m *metrics.Metrics) gin.HandlerFunc {
 			level = slog.LevelError
 		}
 		log.Log(c.Request.Context(), level, "request", "method", c.Request.Method, "route", route,
-			"status", status, "duration_ms", float64(d.Microseconds())/1000, "ip", clientIP(c))
+			"status", status, "duration_ms", float64(d.Microseconds())/1000, "ip", c.ClientIP())
 	}
 }
