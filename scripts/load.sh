@@ -2,8 +2,8 @@
 # Load run: builds the stripped static server (scripts/build-tags) and prints ONE table, every row
 # measured in this run, most of them as a ratio to a baseline taken right beside it:
 #   - GET /api/profile and GET /forward-auth against GET /healthz (wrk, after a warm-up, each route
-#     twice in the order healthz profile forward-auth forward-auth profile healthz), for HS256 RS256
-#     PS256 ES256 EdDSA, with the server's own CPU time per request;
+#     three times for 3/4 of DURATION, in three rounds h p f, p f h, f h p), for HS256 RS256 PS256
+#     ES256 EdDSA, with the server's own CPU time per request;
 #   - logins against the bcrypt bound (CPUs / time of one compare at the configured cost, timed
 #     just before) at 8 and 50 connections, counting 5xx and shed answers (429/503);
 #   - /api/profile p99 (4 connections) during a 50-connection login flood against alone;
@@ -24,6 +24,7 @@ conns=${CONNECTIONS:-50}
 rconns=${REFRESH_CONNECTIONS:-16}
 cost=${LOAD_BCRYPT_COST:-12}
 login_duration=${LOGIN_DURATION:-$((3 * ${duration%s}))s}
+route_duration=$(( ${duration%s} * 3 / 4 ))s # each of the nine runs per algorithm
 for tool in wrk curl; do command -v $tool >/dev/null || { echo "load.sh needs $tool (apt-get install $tool)" >&2; exit 1; }; done
 pgbench=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -n 1 || true)
 work=$(mktemp -d)
@@ -104,7 +105,7 @@ measure() { # measure ROUTE wrk-args...: one wrk run with $conns connections, ad
   local r=$1 c0 c1 # requests, req/s, server CPU clock ticks, non-2xx answers
   shift
   c0=$(cpu)
-  wrk -t2 -c"$conns" -d"$duration" "$@" >"$work/wrk"
+  wrk -t2 -c"$conns" -d"$route_duration" "$@" >"$work/wrk"
   c1=$(cpu)
   reqs[$r]=$(awk -v t="${reqs[$r]:-0}" '/requests in/ {t += $1} END {print t}' "$work/wrk")
   rates[$r]=$(awk -v t="${rates[$r]:-0}" '/Requests\/sec/ {t += $2} END {print t}' "$work/wrk")
@@ -112,7 +113,7 @@ measure() { # measure ROUTE wrk-args...: one wrk run with $conns connections, ad
   ticks[$r]=$((${ticks[$r]:-0} + c1 - c0))
 }
 us_per_req() { awk -v t="${ticks[$1]}" -v n="${reqs[$1]}" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}'; }
-mean_rps() { awk -v t="${rates[$1]}" 'BEGIN {printf "%.0f", t / 2}'; }
+mean_rps() { awk -v t="${rates[$1]}" 'BEGIN {printf "%.0f", t / 3}'; } # over a route's three runs
 
 for alg in HS256 RS256 PS256 ES256 EdDSA; do
   start "$alg" "sqlite:$work/$alg.db"
@@ -123,10 +124,11 @@ for alg in HS256 RS256 PS256 ES256 EdDSA; do
   # (and the first bearer request for the signature check), which would fall on whichever ran first.
   wrk -t2 -c"$conns" -d1s "$base/healthz" >/dev/null
   wrk -t2 -c"$conns" -d1s "${auth[@]}" "$base/forward-auth" >/dev/null
-  # Each route twice, in the order h p f f p h: every route's runs then have the same mean time,
-  # so a change in the machine's load during the six runs weighs on all three alike.
+  # Each route three times, in three rounds that each run every route once, each route first,
+  # second and third once (h p f, p f h, f h p): a change in the machine's load, a drift or a
+  # burst from other processes, then weighs on all three alike.
   reqs=() rates=() ticks=() errs=()
-  for r in healthz profile forward-auth forward-auth profile healthz; do
+  for r in healthz profile forward-auth profile forward-auth healthz forward-auth healthz profile; do
     case $r in
       healthz) measure $r "$base/healthz" ;;
       profile) measure $r "${auth[@]}" "$base/api/profile" ;;
@@ -210,7 +212,7 @@ row "start-up to listening on a new SQLite file, ms" "$first_startup" "$(ratio "
 row "stripped static binary, MiB (-tags $(cat scripts/build-tags))" "$(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1048576}')" \
   "$(awk -v b="$size" 'BEGIN {printf "%.2f", b / 1048576 / 30}')" "≤ 1.00 (30 MiB)"
 
-echo "load.sh on $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; wrk -t2 -c$conns -d$duration"
+echo "load.sh on $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; wrk -t2 -c$conns: protected routes 9 × $route_duration each, logins $login_duration, refresh $duration"
 echo "| measure | measured | ratio | target |"
 echo "|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
