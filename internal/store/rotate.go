@@ -133,45 +133,43 @@ func rotatedSession(r models.Rotation) *models.Session {
 	}
 }
 
-// sendRotations is the sender: it takes the first rotation waiting, every other one already
-// waiting (a second rotation of a session already in the batch waits for the next statement:
-// one statement changes a row once), sends them as one statement and answers each. It returns
+// sendRotations is the sender: it takes the first rotation waiting and every other one already
+// waiting, sends them as one statement and answers each. A second rotation of a session already
+// in the batch is held for the next statement (one statement changes a row once). It returns
 // when stop is closed.
 func (s *Store) sendRotations(stop <-chan struct{}) {
-	var next []*pendingRotation // held over from the last batch
+	var held []*pendingRotation
 	for {
-		if len(next) == 0 {
+		if len(held) == 0 {
 			select {
 			case p := <-s.rotations:
-				next = append(next, p)
+				held = append(held, p)
 			case <-stop:
 				return
 			}
 		}
-		batch, ids := next, make(map[string]bool, len(next))
-		next = nil
-		kept := batch[:0]
-		for _, p := range batch {
-			if ids[p.key] {
-				next = append(next, p)
-				continue
+		var batch []*pendingRotation
+		in := make(map[string]bool, len(held))
+		take := func(p *pendingRotation) {
+			if in[p.key] {
+				held = append(held, p)
+				return
 			}
-			ids[p.key] = true
-			kept = append(kept, p)
+			in[p.key] = true
+			batch = append(batch, p)
 		}
-		batch = kept
-	more:
+		waiting := held
+		held = nil
+		for _, p := range waiting {
+			take(p)
+		}
+	drain:
 		for len(batch) < maxRotationBatch {
 			select {
 			case p := <-s.rotations:
-				if ids[p.key] {
-					next = append(next, p)
-					continue
-				}
-				ids[p.key] = true
-				batch = append(batch, p)
+				take(p)
 			default:
-				break more
+				break drain
 			}
 		}
 		s.rotateBatch(batch)
@@ -187,16 +185,18 @@ func (s *Store) rotateBatch(batch []*pendingRotation) {
 		ids, users, ips, agents = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		presented, next         = make([][]byte, n), make([][]byte, n)
 		at, idle, from, to      = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
-		byID                    = make(map[string]*models.Session, n)
+		index                   = make(map[string]int, n) // a rotation's key -> its place in batch
+		applied                 = make([]*models.Session, n)
 	)
 	for i, p := range batch {
 		r := p.r
 		ids[i], users[i], ips[i], agents[i] = r.ID, r.UserID, r.IP, r.UserAgent
 		presented[i], next[i] = r.Presented, r.Next
 		at[i], idle[i], from[i], to[i] = r.At.UTC(), r.IdleSince.UTC(), r.EndFrom.UTC(), r.EndTo.UTC()
+		index[p.key] = i
 	}
 	send := func() error {
-		clear(byID)
+		clear(applied)
 		rows, err := s.sqlDB.QueryContext(ctx, rotateBatchSQL, ids, users, presented, next, at, idle, from, to, ips, agents)
 		if err != nil {
 			return err
@@ -211,8 +211,11 @@ func (s *Store) rotateBatch(batch []*pendingRotation) {
 			if err := rows.Scan(&id, &sess.Generation, &sess.ExpiresAt, &sess.AMR, &u.Email, &u.Role); err != nil {
 				return err
 			}
-			sess.ExpiresAt, sess.User = sess.ExpiresAt.UTC(), &u
-			byID[id] = &sess
+			i := index[id] // the statement returns only rows of the batch
+			full := rotatedSession(batch[i].r)
+			full.Generation, full.ExpiresAt, full.AMR = sess.Generation, sess.ExpiresAt.UTC(), sess.AMR
+			full.User.Email, full.User.Role = u.Email, u.Role
+			applied[i] = full
 		}
 		return rows.Err()
 	}
@@ -223,17 +226,13 @@ func (s *Store) rotateBatch(batch []*pendingRotation) {
 	if err != nil {
 		err = translate("rotate sessions", err)
 	}
-	for _, p := range batch {
-		res := rotated{err: err}
-		if err == nil {
-			if got := byID[p.key]; got == nil {
-				res.err = models.ErrNotFound
-			} else {
-				sess := rotatedSession(p.r)
-				sess.Generation, sess.ExpiresAt, sess.AMR = got.Generation, got.ExpiresAt, got.AMR
-				sess.User.Email, sess.User.Role = got.User.Email, got.User.Role
-				res.sess = sess
-			}
+	for i, p := range batch {
+		res := rotated{sess: applied[i], err: err}
+		switch {
+		case err != nil:
+			res.sess = nil
+		case res.sess == nil:
+			res.err = models.ErrNotFound
 		}
 		p.done <- res
 	}

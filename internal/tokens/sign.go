@@ -53,16 +53,11 @@ func (s signer) sign(p []byte) (string, error) {
 	return b.String(), nil
 }
 
-// writeBase64 writes src to b in base64url without padding, through a buffer on the stack (in
-// pieces whose length is a multiple of 3, which encode as the whole would).
+// writeBase64 writes src to b in base64url without padding, encoded in a buffer on the stack
+// (a payload over 768 bytes is encoded in one on the heap).
 func writeBase64(b *strings.Builder, src []byte) {
 	var buf [1024]byte
-	for len(src) > 0 {
-		n := min(len(src), 768)
-		base64.RawURLEncoding.Encode(buf[:], src[:n])
-		b.Write(buf[:base64.RawURLEncoding.EncodedLen(n)])
-		src = src[n:]
-	}
+	b.Write(base64.RawURLEncoding.AppendEncode(buf[:0], src))
 }
 
 // appendRegistered appends the registered claims set in r, in the order and with the omissions of
