@@ -38,7 +38,7 @@ const workerArg = "bcrypt-worker"
 // programs of every package included, so none can be started as a worker and do something else.
 func init() {
 	if len(os.Args) == 2 && os.Args[1] == workerArg {
-		os.Exit(serveWorker(os.Stdin, os.Stdout, os.Stderr))
+		os.Exit(serveWorker(workerInput(), os.Stdout, os.Stderr))
 	}
 }
 

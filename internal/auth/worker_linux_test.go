@@ -67,3 +67,27 @@ func TestWorkerRunsAtLowerPriority(t *testing.T) {
 		t.Errorf("worker has %d threads; a Go program has several", len(tasks))
 	}
 }
+
+// TestWorkerReadsThroughThePoller: the worker's standard input is in non-blocking mode (read by
+// the runtime's poller, so a read holds no P; see workerInput), as /proc shows its descriptor 0.
+func TestWorkerReadsThroughThePoller(t *testing.T) {
+	w := newWorker(t)
+	pid := strconv.Itoa(started(t, w).cmd.Process.Pid)
+	b, err := os.ReadFile("/proc/" + pid + "/fdinfo/0")
+	if err != nil {
+		t.Skipf("no /proc fdinfo: %v", err)
+	}
+	var flags string
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "flags:"); ok {
+			flags = strings.TrimSpace(v)
+		}
+	}
+	n, err := strconv.ParseUint(flags, 8, 64)
+	if err != nil {
+		t.Fatalf("flags of the worker's descriptor 0 in %q: %v", b, err)
+	}
+	if n&syscall.O_NONBLOCK == 0 {
+		t.Errorf("the worker's standard input has flags %s: not O_NONBLOCK, so each read holds a P", flags)
+	}
+}
