@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Load run: builds the stripped static server (scripts/build-tags) and prints ONE table, every row
 # measured in this run, most of them as a ratio to a baseline taken right beside it:
-#   - GET /api/profile and GET /forward-auth against GET /healthz (wrk, after a warm-up, each route
-#     three times for 3/4 of DURATION, in three rounds h p f, p f h, f h p), for HS256 RS256 PS256
-#     ES256 EdDSA, with the server's own CPU time per request;
+#   - GET /api/profile and GET /forward-auth against GET /healthz (wrk, after a warm-up, in six rounds
+#     that run each route once for DURATION/2, in the six orders of the three; the median of each
+#     route's six ratios to /healthz in the same round), for HS256 RS256 PS256 ES256 EdDSA, with the
+#     server's own CPU time per request;
 #   - logins against the bcrypt bound (CPUs / time of one compare at the configured cost, timed
 #     just before) at 8 and 50 connections, counting 5xx and shed answers (429/503);
-#   - /api/profile p99 (4 connections) during a 50-connection login flood against alone;
+#   - /api/profile p99 (4 connections) during a 50-connection login flood against alone (three pairs;
+#     the median of their ratios);
 #   - refresh rotations on PostgreSQL against pgbench -N at the same connections (LOAD_DATABASE_URL;
 #     twice each, in the order pgbench refresh refresh pgbench), and on SQLite against 2,000/s;
 #   - peak resident memory, start-up to listening on SQLite, binary size.
@@ -24,7 +26,7 @@ conns=${CONNECTIONS:-50}
 rconns=${REFRESH_CONNECTIONS:-16}
 cost=${LOAD_BCRYPT_COST:-12}
 login_duration=${LOGIN_DURATION:-$((3 * ${duration%s}))s}
-route_duration=$(( ${duration%s} * 3 / 4 ))s # each of the nine runs per algorithm
+route_duration=$(( ${duration%s} / 2 ))s # each of the eighteen runs per algorithm
 for tool in wrk curl; do command -v $tool >/dev/null || { echo "load.sh needs $tool (apt-get install $tool)" >&2; exit 1; }; done
 pgbench=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -n 1 || true)
 work=$(mktemp -d)
@@ -100,20 +102,33 @@ ms() { # a wrk latency (e.g. 1.23ms, 850.00us, 1.02s) in milliseconds
   awk -v v="$1" 'BEGIN {n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[0-9]s$/ && v !~ /ms$/) n *= 1000; printf "%.2f", n}'
 }
 p99() { ms "$(awk '$1 == "99%" {print $2}' "$1")"; }
-declare -A reqs rates ticks errs
-measure() { # measure ROUTE wrk-args...: one wrk run with $conns connections, added to ROUTE's totals:
-  local r=$1 c0 c1 # requests, req/s, server CPU clock ticks, non-2xx answers
-  shift
+declare -A reqs rates ticks errs round_rps
+measure() { # measure ROUTE ROUND wrk-args...: one wrk run with $conns connections; its req/s kept for
+  local r=$1 i=$2 c0 c1 # the round, and added to ROUTE's totals: requests, req/s, server CPU ticks, non-2xx
+  shift 2
   c0=$(cpu)
   wrk -t2 -c"$conns" -d"$route_duration" "$@" >"$work/wrk"
   c1=$(cpu)
+  round_rps[$r:$i]=$(awk '/Requests\/sec/ {print $2}' "$work/wrk")
   reqs[$r]=$(awk -v t="${reqs[$r]:-0}" '/requests in/ {t += $1} END {print t}' "$work/wrk")
   rates[$r]=$(awk -v t="${rates[$r]:-0}" '/Requests\/sec/ {t += $2} END {print t}' "$work/wrk")
   errs[$r]=$(awk -v t="${errs[$r]:-0}" '/Non-2xx/ {t += $NF} END {print t}' "$work/wrk")
   ticks[$r]=$((${ticks[$r]:-0} + c1 - c0))
 }
 us_per_req() { awk -v t="${ticks[$1]}" -v n="${reqs[$1]}" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}'; }
-mean_rps() { awk -v t="${rates[$1]}" 'BEGIN {printf "%.0f", t / 3}'; } # over a route's three runs
+mean_rps() { awk -v t="${rates[$1]}" -v n="${#orders[@]}" 'BEGIN {printf "%.0f", t / n}'; } # over a route's runs
+round_ratios() { # ROUTE's req/s over /healthz's in the same round, one line per round
+  local i
+  for i in "${!orders[@]}"; do ratio "${round_rps[$1:$i]}" "${round_rps[healthz:$i]}"; echo; done
+}
+median_ratio() { # the median of ROUTE's round ratios
+  round_ratios "$1" | sort -n | awk '{v[NR] = $1} END {printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+# Six rounds, each running every route once, in the six orders of the three routes: each route runs
+# first, second and third twice, and after each of the others. A route's ratio is the median of its
+# six ratios, each to the /healthz run of the same round: a change in the machine's load weighs on
+# the runs of one round alike, and a burst that falls on one run moves one ratio of six, not the result.
+orders=("h p f" "p f h" "f h p" "h f p" "f p h" "p h f")
 
 for alg in HS256 RS256 PS256 ES256 EdDSA; do
   start "$alg" "sqlite:$work/$alg.db"
@@ -124,22 +139,21 @@ for alg in HS256 RS256 PS256 ES256 EdDSA; do
   # (and the first bearer request for the signature check), which would fall on whichever ran first.
   wrk -t2 -c"$conns" -d1s "$base/healthz" >/dev/null
   wrk -t2 -c"$conns" -d1s "${auth[@]}" "$base/forward-auth" >/dev/null
-  # Each route three times, in three rounds that each run every route once, each route first,
-  # second and third once (h p f, p f h, f h p): a change in the machine's load, a drift or a
-  # burst from other processes, then weighs on all three alike.
-  reqs=() rates=() ticks=() errs=()
-  for r in healthz profile forward-auth profile forward-auth healthz forward-auth healthz profile; do
-    case $r in
-      healthz) measure $r "$base/healthz" ;;
-      profile) measure $r "${auth[@]}" "$base/api/profile" ;;
-      forward-auth) measure $r "${auth[@]}" "$base/forward-auth" ;;
-    esac
+  reqs=() rates=() ticks=() errs=() round_rps=()
+  for i in "${!orders[@]}"; do
+    for r in ${orders[$i]}; do
+      case $r in
+        h) measure healthz "$i" "$base/healthz" ;;
+        p) measure profile "$i" "${auth[@]}" "$base/api/profile" ;;
+        f) measure forward-auth "$i" "${auth[@]}" "$base/forward-auth" ;;
+      esac
+    done
   done
   for r in profile forward-auth; do
     errors=${errs[$r]}; [ "$errors" = 0 ] && errors=
-    row "/$r vs /healthz, $alg (req/s; server CPU µs/req)" \
-      "$(mean_rps $r) vs $(mean_rps healthz); $(us_per_req $r) vs $(us_per_req healthz)${errors:+; $errors non-2xx}" \
-      "$(ratio "$(mean_rps $r)" "$(mean_rps healthz)")" "≥ 0.90"
+    row "/$r vs /healthz, $alg (mean req/s; server CPU µs/req; ratio: median of ${#orders[@]} rounds)" \
+      "$(mean_rps $r) vs $(mean_rps healthz); $(us_per_req $r) vs $(us_per_req healthz); rounds $(round_ratios $r | paste -sd' ')${errors:+; $errors non-2xx}" \
+      "$(median_ratio $r)" "≥ 0.90"
   done
 done
 
@@ -158,15 +172,21 @@ for c in 8 50; do
     "$([ "$c" = 8 ] && echo "≥ 0.95, no 5xx" || echo "≥ 0.95, shed 503 + Retry-After")"
 done
 probe() { wrk -t1 -c4 -d"$duration" --latency "${auth[@]}" "$base/api/profile" >"$1"; }
-idle # else the hashes still running for the 50-connection logins weigh on the probe alone
-probe "$work/alone"
-wrk -t2 -c50 -d"$((${duration%s} + 2))s" -s scripts/wrk/login.lua "$base/api/auth/login" >/dev/null & # outlasts the probe
-flood=$!
-sleep 0.5
-probe "$work/during"
-wait $flood
-row "/api/profile p99 at 4 connections: during a 50-connection login flood vs alone" \
-  "$(p99 "$work/during") ms vs $(p99 "$work/alone") ms" "$(ratio "$(p99 "$work/during")" "$(p99 "$work/alone")")" "≤ 3"
+# Three pairs, each the probe alone then during a flood; the row is the pair with the median ratio.
+flood_ratios=()
+for i in 1 2 3; do
+  idle # else the hashes still running for the logins before weigh on the probe alone
+  probe "$work/alone$i"
+  wrk -t2 -c50 -d"$((${duration%s} + 2))s" -s scripts/wrk/login.lua "$base/api/auth/login" >/dev/null & # outlasts the probe
+  flood=$!
+  sleep 0.5
+  probe "$work/during$i"
+  wait $flood
+  flood_ratios+=("$(ratio "$(p99 "$work/during$i")" "$(p99 "$work/alone$i")") $i")
+done
+i=$(printf '%s\n' "${flood_ratios[@]}" | sort -n | sed -n 2p | cut -d' ' -f2)
+row "/api/profile p99 at 4 connections: during a 50-connection login flood vs alone (median of 3 pairs; all: $(printf '%s\n' "${flood_ratios[@]}" | cut -d' ' -f1 | paste -sd' '))" \
+  "$(p99 "$work/during$i") ms vs $(p99 "$work/alone$i") ms" "$(ratio "$(p99 "$work/during$i")" "$(p99 "$work/alone$i")")" "≤ 3"
 stop
 
 refresh() { # refresh DATABASE_URL CONNECTIONS OUT: rotation chains, one per connection, driven by
@@ -212,7 +232,7 @@ row "start-up to listening on a new SQLite file, ms" "$first_startup" "$(ratio "
 row "stripped static binary, MiB (-tags $(cat scripts/build-tags))" "$(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1048576}')" \
   "$(awk -v b="$size" 'BEGIN {printf "%.2f", b / 1048576 / 30}')" "≤ 1.00 (30 MiB)"
 
-echo "load.sh on $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; wrk -t2 -c$conns: protected routes 9 × $route_duration each, logins $login_duration, refresh $duration"
+echo "load.sh on $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; wrk -t2 -c$conns: protected routes ${#orders[@]} rounds of 3 × $route_duration, logins $login_duration, refresh $duration"
 echo "| measure | measured | ratio | target |"
 echo "|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
