@@ -157,13 +157,13 @@ func (s *Store) sendRotations(stop <-chan struct{}) {
 			}
 		}
 		var batch []*pendingRotation
-		in := make(map[string]bool, len(held))
+		index := make(map[string]int, len(held)) // a rotation's key -> its place in batch
 		take := func(p *pendingRotation) {
-			if in[p.key] {
+			if _, in := index[p.key]; in {
 				held = append(held, p)
 				return
 			}
-			in[p.key] = true
+			index[p.key] = len(batch)
 			batch = append(batch, p)
 		}
 		waiting := held
@@ -180,12 +180,13 @@ func (s *Store) sendRotations(stop <-chan struct{}) {
 				break drain
 			}
 		}
-		s.rotateBatch(batch)
+		s.rotateBatch(batch, index)
 	}
 }
 
-// rotateBatch applies batch in one statement and answers every rotation in it.
-func (s *Store) rotateBatch(batch []*pendingRotation) {
+// rotateBatch applies batch in one statement and answers every rotation in it; index gives each
+// rotation's place in batch by its key.
+func (s *Store) rotateBatch(batch []*pendingRotation, index map[string]int) {
 	ctx, cancel := context.WithTimeout(context.Background(), rotationTimeout)
 	defer cancel()
 	n := len(batch)
@@ -193,7 +194,6 @@ func (s *Store) rotateBatch(batch []*pendingRotation) {
 		ids, users, ips, agents = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		presented, next         = make([][]byte, n), make([][]byte, n)
 		at, idle, from, to      = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
-		index                   = make(map[string]int, n) // a rotation's key -> its place in batch
 		applied                 = make([]*models.Session, n)
 	)
 	for i, p := range batch {
@@ -201,7 +201,6 @@ func (s *Store) rotateBatch(batch []*pendingRotation) {
 		ids[i], users[i], ips[i], agents[i] = r.ID, r.UserID, r.IP, r.UserAgent
 		presented[i], next[i] = r.Presented, r.Next
 		at[i], idle[i], from[i], to[i] = r.At.UTC(), r.IdleSince.UTC(), r.EndFrom.UTC(), r.EndTo.UTC()
-		index[p.key] = i
 	}
 	send := func() error {
 		clear(applied)
