@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Load run: builds the stripped static server (scripts/build-tags) and prints ONE table, every row
 # measured in this run, most of them as a ratio to a baseline taken right beside it:
-#   - GET /api/profile and GET /forward-auth against GET /healthz (wrk, after a warm-up, in six rounds
-#     that run each route once for DURATION/2, in the six orders of the three; the median of each
-#     route's six ratios to /healthz in the same round), for HS256 RS256 PS256 ES256 EdDSA, with the
-#     server's own CPU time per request;
+#   - GET /api/profile and GET /forward-auth against GET /healthz (wrk, after a warm-up, in ROUNDS
+#     rounds that run each route once for DURATION/4, in the six orders of the three in turn; the
+#     median of each route's ratios to /healthz in the same round), for HS256 RS256 PS256 ES256 EdDSA,
+#     with the server's own CPU time per request;
 #   - logins against the bcrypt bound (CPUs / time of one compare at the configured cost, timed
 #     just before) at 8 and 50 connections, counting 5xx and shed answers (429/503);
 #   - /api/profile p99 (4 connections) during a 50-connection login flood against alone (three pairs;
@@ -15,7 +15,7 @@
 # Needs: wrk (apt-get install wrk), curl, and for the PostgreSQL rows pgbench (apt-get install
 # postgresql-contrib, or /usr/lib/postgresql/*/bin/pgbench) and LOAD_DATABASE_URL, a throwaway
 # database: pgbench creates and drops its tables there and the server migrates it.
-# Usage: scripts/load.sh      DURATION=8s CONNECTIONS=50 REFRESH_CONNECTIONS=16 LOAD_BCRYPT_COST=12
+# Usage: scripts/load.sh      DURATION=8s ROUNDS=24 CONNECTIONS=50 REFRESH_CONNECTIONS=16 LOAD_BCRYPT_COST=12
 #                             LOGIN_DURATION=24s (a login run counts only the hashes it completes:
 #                             the longer it runs, the less the hashes cut off at its end weigh)
 set -euo pipefail
@@ -26,7 +26,8 @@ conns=${CONNECTIONS:-50}
 rconns=${REFRESH_CONNECTIONS:-16}
 cost=${LOAD_BCRYPT_COST:-12}
 login_duration=${LOGIN_DURATION:-$((3 * ${duration%s}))s}
-route_duration=$(( ${duration%s} / 2 ))s # each of the eighteen runs per algorithm
+rounds=${ROUNDS:-24}
+route_duration=$(( ${duration%s} >= 4 ? ${duration%s} / 4 : 1 ))s # each of the 3 × ROUNDS runs per algorithm (at least 1 s)
 for tool in wrk curl; do command -v $tool >/dev/null || { echo "load.sh needs $tool (apt-get install $tool)" >&2; exit 1; }; done
 pgbench=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -n 1 || true)
 work=$(mktemp -d)
@@ -116,18 +117,21 @@ measure() { # measure ROUTE ROUND wrk-args...: one wrk run with $conns connectio
   ticks[$r]=$((${ticks[$r]:-0} + c1 - c0))
 }
 us_per_req() { awk -v t="${ticks[$1]}" -v n="${reqs[$1]}" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}'; }
-mean_rps() { awk -v t="${rates[$1]}" -v n="${#orders[@]}" 'BEGIN {printf "%.0f", t / n}'; } # over a route's runs
-round_ratios() { # ROUTE's req/s over /healthz's in the same round, one line per round
+mean_rps() { awk -v t="${rates[$1]}" -v n="$rounds" 'BEGIN {printf "%.0f", t / n}'; } # over a route's runs
+round_ratios() { # ROUTE's req/s over /healthz's in the same round, one line per round, in ascending order
   local i
-  for i in "${!orders[@]}"; do ratio "${round_rps[$1:$i]}" "${round_rps[healthz:$i]}"; echo; done
+  for ((i = 0; i < rounds; i++)); do ratio "${round_rps[$1:$i]}" "${round_rps[healthz:$i]}"; echo; done | sort -n
 }
-median_ratio() { # the median of ROUTE's round ratios
-  round_ratios "$1" | sort -n | awk '{v[NR] = $1} END {printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+quartiles() { # the lowest, first quartile, median, third quartile and highest of ROUTE's round ratios
+  round_ratios "$1" | awk '{v[NR] = $1}
+    function q(p,  x, i) {x = 1 + p * (NR - 1); i = int(x); return v[i] + (x - i) * (v[i + 1] - v[i])}
+    END {printf "%.2f %.2f %.2f %.2f %.2f\n", v[1], q(0.25), q(0.5), q(0.75), v[NR]}'
 }
-# Six rounds, each running every route once, in the six orders of the three routes: each route runs
-# first, second and third twice, and after each of the others. A route's ratio is the median of its
-# six ratios, each to the /healthz run of the same round: a change in the machine's load weighs on
-# the runs of one round alike, and a burst that falls on one run moves one ratio of six, not the result.
+# ROUNDS rounds, each running every route once, in the six orders of the three routes in turn: each
+# route runs first, second and third alike, and after each of the others. A route's ratio is the
+# median of its ratios, each to the /healthz run of the same round: a change in the machine's load
+# weighs on the runs of one round alike, and a burst that falls on one run moves one ratio of many.
+# On a shared 2-CPU machine one round's ratio spreads by ±0.1 around the median.
 orders=("h p f" "p f h" "f h p" "h f p" "f p h" "p h f")
 
 for alg in HS256 RS256 PS256 ES256 EdDSA; do
@@ -140,8 +144,8 @@ for alg in HS256 RS256 PS256 ES256 EdDSA; do
   wrk -t2 -c"$conns" -d1s "$base/healthz" >/dev/null
   wrk -t2 -c"$conns" -d1s "${auth[@]}" "$base/forward-auth" >/dev/null
   reqs=() rates=() ticks=() errs=() round_rps=()
-  for i in "${!orders[@]}"; do
-    for r in ${orders[$i]}; do
+  for ((i = 0; i < rounds; i++)); do
+    for r in ${orders[i % ${#orders[@]}]}; do
       case $r in
         h) measure healthz "$i" "$base/healthz" ;;
         p) measure profile "$i" "${auth[@]}" "$base/api/profile" ;;
@@ -151,9 +155,10 @@ for alg in HS256 RS256 PS256 ES256 EdDSA; do
   done
   for r in profile forward-auth; do
     errors=${errs[$r]}; [ "$errors" = 0 ] && errors=
-    row "/$r vs /healthz, $alg (mean req/s; server CPU µs/req; ratio: median of ${#orders[@]} rounds)" \
-      "$(mean_rps $r) vs $(mean_rps healthz); $(us_per_req $r) vs $(us_per_req healthz); rounds $(round_ratios $r | paste -sd' ')${errors:+; $errors non-2xx}" \
-      "$(median_ratio $r)" "≥ 0.90"
+    read -r lo q1 med q3 hi < <(quartiles $r)
+    row "/$r vs /healthz, $alg (mean req/s; server CPU µs/req; ratio: median of $rounds rounds)" \
+      "$(mean_rps $r) vs $(mean_rps healthz); $(us_per_req $r) vs $(us_per_req healthz); rounds $lo, $q1 – $q3, $hi${errors:+; $errors non-2xx}" \
+      "$med" "≥ 0.90"
   done
 done
 
@@ -232,7 +237,7 @@ row "start-up to listening on a new SQLite file, ms" "$first_startup" "$(ratio "
 row "stripped static binary, MiB (-tags $(cat scripts/build-tags))" "$(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1048576}')" \
   "$(awk -v b="$size" 'BEGIN {printf "%.2f", b / 1048576 / 30}')" "≤ 1.00 (30 MiB)"
 
-echo "load.sh on $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; wrk -t2 -c$conns: protected routes ${#orders[@]} rounds of 3 × $route_duration, logins $login_duration, refresh $duration"
+echo "load.sh on $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; wrk -t2 -c$conns: protected routes $rounds rounds of 3 × $route_duration (rounds: lowest, quartiles, highest), logins $login_duration, refresh $duration"
 echo "| measure | measured | ratio | target |"
 echo "|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
