@@ -234,12 +234,11 @@ func (s *Store) rotateBatch(batch []*pendingRotation, index map[string]int) {
 		err = translate("rotate sessions", err)
 	}
 	for i, p := range batch {
-		res := rotated{sess: applied[i], err: err}
-		switch {
-		case err != nil:
-			res.sess = nil
-		case res.sess == nil:
-			res.err = models.ErrNotFound
+		res := rotated{err: err}
+		if err == nil {
+			if res.sess = applied[i]; res.sess == nil {
+				res.err = models.ErrNotFound
+			}
 		}
 		p.done <- res
 	}
